@@ -1,0 +1,50 @@
+# Makefile for pg_fib: the PGXS build of the extension, then the project's
+# own targets (test, bench), which call scripts in deploy/, test/ and bench/.
+
+EXTENSION = pg_fib
+EXTVERSION = 1.0
+
+MODULE_big = pg_fib
+OBJS = \
+	pg_fib/pg_fib.o \
+	pg_fib/settings.o \
+	pg_fib/fibcore.o \
+	pg_fib/fibnumeric.o \
+	pg_fib/fibmod.o \
+	pg_fib/fibfuncs.o
+
+DATA = $(wildcard sql/pg_fib--*.sql)
+
+SHLIB_LINK += -lgmp
+PG_CPPFLAGS += -I$(srcdir)/pg_fib
+# Warnings are errors under "make WERROR=1", as "make test" builds.  PostgreSQL's
+# own headers do not build cleanly with -Wunused-parameter and
+# -Wsign-compare, so those two stay off.
+PG_CFLAGS += -Wall -Wextra -Wno-unused-parameter -Wno-sign-compare
+ifdef WERROR
+PG_CFLAGS += -Werror
+endif
+
+# pg_regress and pg_isolation_regress find their tests by wildcard: adding a
+# test is adding a file.  They run against the server test/run-tests.sh
+# starts (PGHOST, PGPORT).
+REGRESS = $(patsubst test/sql/%.sql,%,$(sort $(wildcard test/sql/*.sql)))
+REGRESS_OPTS = --inputdir=test --outputdir=test/results
+ISOLATION = $(patsubst test/specs/%.spec,%,$(sort $(wildcard test/specs/*.spec)))
+ISOLATION_OPTS = --inputdir=test --outputdir=test/output_iso
+
+EXTRA_CLEAN = test/results test/output_iso test/regression.diffs test/regression.out
+
+PG_CONFIG ?= pg_config
+PGXS := $(shell $(PG_CONFIG) --pgxs)
+include $(PGXS)
+
+.PHONY: test bench
+
+# test runs every suite against a throwaway cluster; see test/run-tests.sh.
+test:
+	PG_CONFIG=$(PG_CONFIG) test/run-tests.sh
+
+# bench runs the benchmarks side by side; see bench/run.sh.
+bench:
+	PG_CONFIG=$(PG_CONFIG) bench/run.sh

@@ -1,0 +1,92 @@
+/*-------------------------------------------------------------------------
+ *
+ * fibfuncs.c
+ *	  The SQL-callable functions fib() and fib_mod().
+ *
+ * fib(n) returns the exact F(n) as numeric for every n whose F(n) fits in
+ * numeric; fib_mod(n, m) returns F(n) mod m for every bigint n.  Both are
+ * pure functions of their arguments: they read no table and write nothing,
+ * so they are IMMUTABLE and PARALLEL SAFE, and they work in read-only
+ * transactions and on a hot standby.
+ *
+ * IDENTIFICATION
+ *	  pg_fib/fibfuncs.c
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "fmgr.h"
+
+#include "pg_fib.h"
+
+PG_FUNCTION_INFO_V1(pg_fib_fib);
+PG_FUNCTION_INFO_V1(pg_fib_fib_mod);
+
+/*
+ * fib_check_numeric_range refuses an n whose F(n) does not fit in numeric.
+ * It is checked from n alone, before any computation.
+ */
+static void
+fib_check_numeric_range(int64 n)
+{
+	if (pg_fib_abs(n) > PG_FIB_NUMERIC_MAX_N)
+		ereport(ERROR,
+				(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
+				 errmsg("F(" INT64_FORMAT ") is out of range for type numeric", n),
+				 errdetail("F(n) fits in numeric only for |n| <= %d; F(" INT64_FORMAT ") has about %.0f decimal digits.",
+						   PG_FIB_NUMERIC_MAX_N, n,
+						   pg_fib_decimal_digits(pg_fib_abs(n))),
+				 errhint("Use fib_mod(n, m) for F(n) modulo m.")));
+}
+
+/*
+ * pg_fib_fib implements fib(n bigint) RETURNS numeric.
+ */
+Datum
+pg_fib_fib(PG_FUNCTION_ARGS)
+{
+	int64		n = PG_GETARG_INT64(0);
+	FibArena	arena;
+	Numeric volatile result = NULL;
+
+	pg_fib_check_max_n(n);
+	fib_check_numeric_range(n);
+
+	pg_fib_arena_begin(&arena);
+	PG_TRY();
+	{
+		mpz_t		value;
+
+		mpz_init(value);
+		pg_fib_compute(value, n, NULL, NULL);
+		result = pg_fib_mpz_to_numeric(value);
+	}
+	PG_FINALLY();
+	{
+		pg_fib_arena_end(&arena);
+	}
+	PG_END_TRY();
+
+	PG_RETURN_NUMERIC(result);
+}
+
+/*
+ * pg_fib_fib_mod implements fib_mod(n bigint, m bigint) RETURNS bigint.
+ */
+Datum
+pg_fib_fib_mod(PG_FUNCTION_ARGS)
+{
+	int64		n = PG_GETARG_INT64(0);
+	int64		m = PG_GETARG_INT64(1);
+
+	if (m <= 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("modulus must be positive, got " INT64_FORMAT, m),
+				 errdetail("fib_mod(n, m) returns F(n) modulo m, in [0, m), for 1 <= m <= %s.",
+						   "9223372036854775807"),
+				 errhint("Pass a modulus m >= 1.")));
+
+	PG_RETURN_INT64((int64) pg_fib_mod(n, (uint64) m));
+}

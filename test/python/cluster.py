@@ -1,0 +1,109 @@
+"""Throwaway PostgreSQL clusters for tests that need one of their own.
+
+The same rules as deploy/pgcluster.sh: servers run as the "postgres" user
+when the tests run as root, listen on 127.0.0.1 on a port below the kernel's
+ephemeral range, and keep their socket in their own directory.
+"""
+
+import os
+import random
+import shutil
+import socket
+import subprocess
+import tempfile
+import time
+
+import psycopg
+
+PG_CONFIG = os.environ.get("PG_CONFIG", "pg_config")
+BINDIR = subprocess.run([PG_CONFIG, "--bindir"], check=True, capture_output=True,
+                        text=True).stdout.strip()
+
+
+def as_owner(args):
+    """The command line args, run as the owner of the clusters."""
+    if os.geteuid() == 0:
+        return ["runuser", "-u", "postgres", "--"] + list(args)
+    return list(args)
+
+
+def free_port():
+    """A free port on 127.0.0.1 between 20000 and 32000."""
+    for _ in range(200):
+        port = random.randrange(20000, 32000)
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    raise RuntimeError("no free port")
+
+
+class Cluster:
+    """A PostgreSQL cluster in a temporary directory."""
+
+    def __init__(self, settings=()):
+        self.dir = tempfile.mkdtemp(prefix="pg_fib-cluster.")
+        os.chmod(self.dir, 0o755)
+        if os.geteuid() == 0:
+            shutil.chown(self.dir, "postgres", "postgres")
+        self.data = os.path.join(self.dir, "data")
+        self.log = os.path.join(self.dir, "server.log")
+        self.port = free_port()
+        self.settings = list(settings)
+
+    def _conf_lines(self):
+        return [f"port = {self.port}", "listen_addresses = '127.0.0.1'",
+                f"unix_socket_directories = '{self.dir}'"] + self.settings
+
+    def _append_conf(self, lines):
+        subprocess.run(as_owner(["tee", "-a", os.path.join(self.data, "postgresql.conf")]),
+                       input="\n".join(lines) + "\n", text=True, check=True,
+                       stdout=subprocess.DEVNULL)
+
+    def init(self):
+        subprocess.run(as_owner([f"{BINDIR}/initdb", f"--pgdata={self.data}", "--username=postgres",
+                                 "--auth=trust", "--encoding=UTF8", "--locale=C.UTF-8",
+                                 "--no-sync"]), check=True, capture_output=True)
+        self._append_conf(self._conf_lines())
+        return self
+
+    def base_backup_of(self, primary_host, primary_port):
+        """Make this cluster a hot standby of the given primary."""
+        subprocess.run(as_owner([f"{BINDIR}/pg_basebackup", f"--pgdata={self.data}",
+                                 f"--host={primary_host}", f"--port={primary_port}",
+                                 "--username=postgres", "--write-recovery-conf",
+                                 "--checkpoint=fast", "--wal-method=stream"]),
+                       check=True, capture_output=True)
+        self._append_conf(self._conf_lines() + ["hot_standby = on"])
+        return self
+
+    def start(self):
+        subprocess.run(as_owner([f"{BINDIR}/pg_ctl", f"--pgdata={self.data}", f"--log={self.log}",
+                                 "--wait", "--silent", "start"]), check=True)
+        return self
+
+    def stop(self, mode="fast"):
+        if os.path.exists(os.path.join(self.data, "postmaster.pid")):
+            subprocess.run(as_owner([f"{BINDIR}/pg_ctl", f"--pgdata={self.data}", f"--mode={mode}",
+                                     "--wait", "--silent", "stop"]), check=False)
+
+    def destroy(self):
+        self.stop()
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+    def connect(self, dbname="postgres", **kwargs):
+        return psycopg.connect(host=self.dir, port=self.port, user="postgres", dbname=dbname,
+                               **kwargs)
+
+    def wait_ready(self, timeout=30.0):
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                with self.connect(connect_timeout=2):
+                    return
+            except psycopg.OperationalError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.1)

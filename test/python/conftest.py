@@ -1,0 +1,55 @@
+"""Fixtures of the Python suites.
+
+test/run-tests.sh starts the shared cluster and exports PGHOST, PGPORT and
+PGUSER; each session of this suite creates its own database in it, with the
+extension, and drops it at the end.  Tests that need a cluster of their own
+(a standby, a crash) start it with cluster.Cluster and always stop it.
+"""
+
+import os
+
+import psycopg
+import pytest
+
+TEST_DB = "pg_fib_pytest"
+
+
+def _require_server():
+    if "PGHOST" not in os.environ:
+        pytest.exit("PGHOST is not set: run the suites through 'make test'", returncode=2)
+
+
+@pytest.fixture(scope="session")
+def database():
+    """The name of a fresh database with pg_fib created in it."""
+    _require_server()
+    with psycopg.connect(dbname="postgres", autocommit=True) as admin:
+        admin.execute(f"DROP DATABASE IF EXISTS {TEST_DB} WITH (FORCE)")
+        admin.execute(f"CREATE DATABASE {TEST_DB}")
+    with psycopg.connect(dbname=TEST_DB, autocommit=True) as conn:
+        conn.execute("CREATE EXTENSION pg_fib")
+    yield TEST_DB
+    with psycopg.connect(dbname="postgres", autocommit=True) as admin:
+        admin.execute(f"DROP DATABASE IF EXISTS {TEST_DB} WITH (FORCE)")
+
+
+@pytest.fixture
+def conn(database):
+    """An autocommit connection to the test database."""
+    with psycopg.connect(dbname=database, autocommit=True) as c:
+        yield c
+
+
+@pytest.fixture
+def connect(database):
+    """A function that opens more connections to the test database."""
+    opened = []
+
+    def _connect(**kwargs):
+        c = psycopg.connect(dbname=database, autocommit=True, **kwargs)
+        opened.append(c)
+        return c
+
+    yield _connect
+    for c in opened:
+        c.close()

@@ -1,0 +1,60 @@
+#!/usr/bin/env bash
+# run-tests.sh runs every pg_fib test suite, as "make test" and .ci/run do:
+# it installs what is missing, builds with warnings as errors, installs the
+# extension, starts a throwaway cluster, runs pg_regress, the isolation
+# specs and the Python suites against it, and stops the cluster even when a
+# suite fails.  Exits non-zero when any suite fails.
+set -euo pipefail
+
+cd "$(dirname "$0")/.."
+ROOT=$(pwd)
+
+deploy/install-deps.sh
+
+SUDO=
+if [ "$(id -u)" -ne 0 ]; then
+    SUDO=sudo
+fi
+make --silent WERROR=1
+$SUDO make --silent install >/dev/null
+
+# shellcheck source=../deploy/pgcluster.sh
+source deploy/pgcluster.sh
+
+TEST_DIR=$(mktemp -d /tmp/pg_fib-test.XXXXXX)
+chmod 755 "$TEST_DIR"
+cleanup() {
+    pgcluster_stop "$TEST_DIR/cluster"
+    rm -rf "$TEST_DIR"
+}
+trap cleanup EXIT
+
+PORT=$(pgcluster_free_port)
+pgcluster_init "$TEST_DIR/cluster" "$PORT" "shared_preload_libraries = 'pg_fib'"
+pgcluster_start "$TEST_DIR/cluster"
+
+export PGHOST="$TEST_DIR/cluster" PGPORT="$PORT" PGUSER=postgres PGDATABASE=postgres
+export PG_FIB_TEST_DIR="$TEST_DIR"
+
+status=0
+
+echo "== pg_regress and pg_isolation_regress"
+if ! make --silent installcheck; then
+    status=1
+    for diffs in test/results/regression.diffs test/output_iso/regression.diffs; do
+        if [ -f "$diffs" ]; then
+            cat "$diffs"
+        fi
+    done
+fi
+
+echo "== Python suites"
+if ! /usr/bin/python3 -m pytest -p no:cacheprovider -q "$ROOT/test/python"; then
+    status=1
+fi
+
+if [ "$status" -ne 0 ]; then
+    echo "== last lines of the server log"
+    tail -n 50 "$TEST_DIR/cluster/server.log" || true
+fi
+exit "$status"
