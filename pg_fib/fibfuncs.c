@@ -41,6 +41,36 @@ fib_check_numeric_range(int64 n)
 }
 
 /*
+ * The largest n whose F(n) fits in int64: F(92) = 7540113804746346429.
+ */
+#define FIB_INT64_MAX_N 92
+
+/*
+ * fib_int64 returns F(n) for |n| <= FIB_INT64_MAX_N by plain addition, which
+ * for so small an n is cheaper than setting up a GMP computation.
+ */
+static int64
+fib_int64(int64 n)
+{
+	uint64		absn = pg_fib_abs(n);
+	uint64		a = 0;
+	uint64		b = 1;			/* reaches F(93), which fits in uint64 */
+	uint64		i;
+
+	Assert(absn <= FIB_INT64_MAX_N);
+	for (i = 0; i < absn; i++)
+	{
+		uint64		next = a + b;
+
+		a = b;
+		b = next;
+	}
+	if (n < 0 && absn % 2 == 0)
+		return -(int64) a;
+	return (int64) a;
+}
+
+/*
  * pg_fib_fib implements fib(n bigint) RETURNS numeric.
  */
 Datum
@@ -52,6 +82,9 @@ pg_fib_fib(PG_FUNCTION_ARGS)
 
 	pg_fib_check_max_n(n);
 	fib_check_numeric_range(n);
+
+	if (pg_fib_abs(n) <= FIB_INT64_MAX_N)
+		PG_RETURN_NUMERIC(int64_to_numeric(fib_int64(n)));
 
 	pg_fib_arena_begin(&arena);
 	PG_TRY();
