@@ -9,9 +9,14 @@ OBJS = \
 	pg_fib/pg_fib.o \
 	pg_fib/settings.o \
 	pg_fib/fibcore.o \
+	pg_fib/fibdecimal.o \
 	pg_fib/fibnumeric.o \
 	pg_fib/fibmod.o \
-	pg_fib/fibfuncs.o
+	pg_fib/shmem.o \
+	pg_fib/memo.o \
+	pg_fib/worker.o \
+	pg_fib/fibfuncs.o \
+	pg_fib/jobfuncs.o
 
 DATA = $(wildcard sql/pg_fib--*.sql)
 

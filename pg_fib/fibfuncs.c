@@ -5,9 +5,12 @@
  *
  * fib(n) returns the exact F(n) as numeric for every n whose F(n) fits in
  * numeric; fib_mod(n, m) returns F(n) mod m for every bigint n.  Both are
- * pure functions of their arguments: they read no table and write nothing,
- * so they are IMMUTABLE and PARALLEL SAFE, and they work in read-only
- * transactions and on a hot standby.
+ * pure functions of their arguments and write nothing, so they are
+ * IMMUTABLE and PARALLEL SAFE, and they work in read-only transactions and
+ * on a hot standby.  fib() reads the memo for |n| >= pg_fib.memo_min_n, but
+ * the memo only caches what fib() would compute: the value never depends
+ * on it.  A value worth memoizing that fib() had to compute is handed to
+ * the keeper, which memoizes it in its own transaction.
  *
  * IDENTIFICATION
  *	  pg_fib/fibfuncs.c
@@ -17,6 +20,7 @@
 #include "postgres.h"
 
 #include "fmgr.h"
+#include "utils/lsyscache.h"
 
 #include "pg_fib.h"
 
@@ -37,7 +41,7 @@ fib_check_numeric_range(int64 n)
 				 errdetail("F(n) fits in numeric only for |n| <= %d; F(" INT64_FORMAT ") has about %.0f decimal digits.",
 						   PG_FIB_NUMERIC_MAX_N, n,
 						   pg_fib_decimal_digits(pg_fib_abs(n))),
-				 errhint("Use fib_mod(n, m) for F(n) modulo m.")));
+				 errhint("Use fib_text(n) for its decimal digits, or fib_mod(n, m) for F(n) modulo m.")));
 }
 
 /*
@@ -85,6 +89,26 @@ pg_fib_fib(PG_FUNCTION_ARGS)
 
 	if (pg_fib_abs(n) <= FIB_INT64_MAX_N)
 		PG_RETURN_NUMERIC(int64_to_numeric(fib_int64(n)));
+
+	if (pg_fib_abs(n) >= (uint64) pg_fib_memo_min_n ||
+		pg_fib_abs(n) > (uint64) pg_fib_sync_max_n)
+	{
+		size_t		ndigits;
+		FibDigit   *digits = pg_fib_memo_lookup(get_func_namespace(fcinfo->flinfo->fn_oid),
+												pg_fib_abs(n), &ndigits);
+
+		if (digits != NULL)
+			PG_RETURN_NUMERIC(pg_fib_digits_to_numeric(digits, ndigits,
+													   n < 0 && n % 2 == 0));
+		if (pg_fib_abs(n) > (uint64) pg_fib_sync_max_n)
+			ereport(ERROR,
+					(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+					 errmsg("F(" INT64_FORMAT ") is not in the memo yet", n),
+					 errdetail("F(n) is computed inside a query only for |n| <= pg_fib.sync_max_n (%d); larger ones are computed by a background worker.",
+							   pg_fib_sync_max_n),
+					 errhint("Call fib_request(n) to queue it, then fib_wait(n) or fib_status(n).")));
+		pg_fib_post_memoize(pg_fib_abs(n));
+	}
 
 	pg_fib_arena_begin(&arena);
 	PG_TRY();

@@ -3,11 +3,12 @@
  * fibnumeric.c
  *	  Conversion of GMP integers to PostgreSQL numeric values.
  *
- * A numeric holds its magnitude as base-10000 digits.  GMP's mpn_get_str
- * produces raw base-100 digits (values 0..99, not characters) with its
- * subquadratic radix conversion; two of them make one base-10000 digit.
- * The numeric is then built directly, without a decimal string parsed back
- * by numeric_in.
+ * A numeric holds its magnitude as base-10000 digits, like the memo.  A
+ * value from the memo is copied into a numeric as it is; a value computed
+ * by GMP goes through mpn_get_str, which produces raw base-100 digits
+ * (values 0..99, not characters) with its subquadratic radix conversion,
+ * two of which make one base-10000 digit.  Either way the numeric is built
+ * directly, without a decimal string parsed back by numeric_in.
  *
  * PostgreSQL does not export the layout of numeric (it is private to
  * src/backend/utils/adt/numeric.c), so the few definitions needed to build
@@ -27,7 +28,6 @@
 #include "pg_fib.h"
 
 /* From src/backend/utils/adt/numeric.c: the stored form of a numeric. */
-typedef int16 FibNumericDigit;
 
 #define FIB_NUMERIC_POS						0x0000
 #define FIB_NUMERIC_NEG						0x4000
@@ -41,7 +41,7 @@ typedef struct FibNumericShort
 {
 	int32		vl_len_;
 	uint16		n_header;
-	FibNumericDigit n_data[FLEXIBLE_ARRAY_MEMBER];
+	FibDigit	n_data[FLEXIBLE_ARRAY_MEMBER];
 } FibNumericShort;
 
 typedef struct FibNumericLong
@@ -49,32 +49,25 @@ typedef struct FibNumericLong
 	int32		vl_len_;
 	uint16		n_sign_dscale;
 	int16		n_weight;
-	FibNumericDigit n_data[FLEXIBLE_ARRAY_MEMBER];
+	FibDigit	n_data[FLEXIBLE_ARRAY_MEMBER];
 } FibNumericLong;
 
 /*
- * pg_fib_mpz_to_numeric returns value as a numeric allocated in the current
- * memory context.  A value beyond numeric's range is refused with SQLSTATE
- * 22003; callers bound n so that it does not happen.
+ * pg_fib_digits_to_numeric returns the base-10000 number digits (most
+ * significant first, no leading zeros) as a numeric, negative when asked,
+ * allocated in the current memory context.  A value beyond numeric's range
+ * is refused with SQLSTATE 22003; callers bound n so that it does not
+ * happen.
  */
 Numeric
-pg_fib_mpz_to_numeric(const mpz_t value)
+pg_fib_digits_to_numeric(const FibDigit *digits, size_t ndigits, bool negative)
 {
-	size_t		nlimbs = mpz_size(value);
-	bool		negative = mpz_sgn(value) < 0;
-	unsigned char *str;
-	mp_limb_t  *scratch;
-	size_t		len;
-	size_t		start;
-	size_t		ndigits;
 	int			weight;
-	FibNumericDigit *digits;
+	size_t		stored;
 	size_t		header_size;
 	char	   *result;
-	size_t		i;
-	size_t		j;
 
-	if (nlimbs == 0)
+	if (ndigits == 0 || digits[0] == 0)
 	{
 		FibNumericShort *zero = palloc(offsetof(FibNumericShort, n_data));
 
@@ -82,6 +75,60 @@ pg_fib_mpz_to_numeric(const mpz_t value)
 		zero->n_header = FIB_NUMERIC_SHORT;
 		return (Numeric) zero;
 	}
+
+	if (ndigits - 1 > FIB_NUMERIC_WEIGHT_MAX)
+		ereport(ERROR,
+				(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
+				 errmsg("value overflows numeric format")));
+	weight = (int) ndigits - 1;
+
+	/* Trailing zero digits are implied by the weight. */
+	for (stored = ndigits; digits[stored - 1] == 0; stored--)
+		;
+
+	if (weight <= FIB_NUMERIC_SHORT_WEIGHT_MAX)
+		header_size = offsetof(FibNumericShort, n_data);
+	else
+		header_size = offsetof(FibNumericLong, n_data);
+	result = palloc(header_size + stored * sizeof(FibDigit));
+	SET_VARSIZE(result, header_size + stored * sizeof(FibDigit));
+	memcpy(result + header_size, digits, stored * sizeof(FibDigit));
+
+	if (weight <= FIB_NUMERIC_SHORT_WEIGHT_MAX)
+		((FibNumericShort *) result)->n_header =
+			FIB_NUMERIC_SHORT |
+			(negative ? FIB_NUMERIC_SHORT_SIGN_MASK : 0) |
+			(weight & FIB_NUMERIC_SHORT_WEIGHT_MASK);
+	else
+	{
+		((FibNumericLong *) result)->n_sign_dscale =
+			negative ? FIB_NUMERIC_NEG : FIB_NUMERIC_POS;
+		((FibNumericLong *) result)->n_weight = (int16) weight;
+	}
+	return (Numeric) result;
+}
+
+/*
+ * pg_fib_mpz_to_numeric returns value as a numeric allocated in the current
+ * memory context, through GMP's raw base-100 digits: two of them make one
+ * base-10000 digit.
+ */
+Numeric
+pg_fib_mpz_to_numeric(const mpz_t value)
+{
+	size_t		nlimbs = mpz_size(value);
+	unsigned char *str;
+	mp_limb_t  *scratch;
+	size_t		len;
+	size_t		start;
+	size_t		ndigits;
+	FibDigit   *digits;
+	size_t		i;
+	size_t		j;
+	Numeric		result;
+
+	if (nlimbs == 0)
+		return pg_fib_digits_to_numeric(NULL, 0, false);
 
 	/*
 	 * mpn_get_str clobbers its input and wants room for the largest value of
@@ -99,42 +146,16 @@ pg_fib_mpz_to_numeric(const mpz_t value)
 
 	/* An odd count of base-100 digits leaves the leading digit alone. */
 	ndigits = (len - start + 1) / 2;
-	if (ndigits - 1 > FIB_NUMERIC_WEIGHT_MAX)
-		ereport(ERROR,
-				(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
-				 errmsg("value overflows numeric format")));
-	weight = (int) ndigits - 1;
-
-	if (weight <= FIB_NUMERIC_SHORT_WEIGHT_MAX)
-		header_size = offsetof(FibNumericShort, n_data);
-	else
-		header_size = offsetof(FibNumericLong, n_data);
-	result = palloc(header_size + ndigits * sizeof(FibNumericDigit));
-	digits = (FibNumericDigit *) (result + header_size);
-
+	digits = palloc(ndigits * sizeof(FibDigit));
 	i = start;
 	j = 0;
 	if ((len - start) % 2 == 1)
 		digits[j++] = str[i++];
 	for (; j < ndigits; j++, i += 2)
-		digits[j] = (FibNumericDigit) (str[i] * 100 + str[i + 1]);
+		digits[j] = (FibDigit) (str[i] * 100 + str[i + 1]);
 	pfree(str);
 
-	/* Trailing zero digits are implied by the weight. */
-	while (digits[ndigits - 1] == 0)
-		ndigits--;
-
-	SET_VARSIZE(result, header_size + ndigits * sizeof(FibNumericDigit));
-	if (weight <= FIB_NUMERIC_SHORT_WEIGHT_MAX)
-		((FibNumericShort *) result)->n_header =
-			FIB_NUMERIC_SHORT |
-			(negative ? FIB_NUMERIC_SHORT_SIGN_MASK : 0) |
-			(weight & FIB_NUMERIC_SHORT_WEIGHT_MASK);
-	else
-	{
-		((FibNumericLong *) result)->n_sign_dscale =
-			negative ? FIB_NUMERIC_NEG : FIB_NUMERIC_POS;
-		((FibNumericLong *) result)->n_weight = (int16) weight;
-	}
-	return (Numeric) result;
+	result = pg_fib_digits_to_numeric(digits, ndigits, mpz_sgn(value) < 0);
+	pfree(digits);
+	return result;
 }

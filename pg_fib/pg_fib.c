@@ -3,7 +3,9 @@
  * pg_fib.c
  *	  Entry point of the pg_fib extension.
  *
- * _PG_init only asks each module to set itself up.
+ * pg_fib must be loaded through shared_preload_libraries: it keeps shared
+ * memory and starts background workers.  _PG_init checks that, then only
+ * asks each module to set itself up.
  *
  * IDENTIFICATION
  *	  pg_fib/pg_fib.c
@@ -13,6 +15,7 @@
 #include "postgres.h"
 
 #include "fmgr.h"
+#include "miscadmin.h"
 
 #include "pg_fib.h"
 
@@ -26,5 +29,13 @@ void		_PG_init(void);
 void
 _PG_init(void)
 {
+	if (!process_shared_preload_libraries_in_progress)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("pg_fib can only be loaded via shared_preload_libraries"),
+				 errhint("Add pg_fib to the shared_preload_libraries configuration variable in postgresql.conf, then restart the server.")));
+
 	pg_fib_settings_init();
+	pg_fib_shmem_init();
+	pg_fib_register_workers();
 }

@@ -1,0 +1,159 @@
+/*-------------------------------------------------------------------------
+ *
+ * memo.c
+ *	  Reading the memo from a caller's query, and the memo's value format.
+ *
+ * fib_memo.value holds |F(n)| as base-10000 digits, most significant first,
+ * each a little-endian 16-bit integer: the digits of a numeric, so a value
+ * becomes a numeric by a copy and decimal text in linear time.  The byte
+ * order is fixed so that a dump restores on any machine.
+ *
+ * A caller's query only reads the memo, with its own snapshot, through a
+ * plan prepared once per backend; it never writes it (see shmem.c).
+ *
+ * IDENTIFICATION
+ *	  pg_fib/memo.c
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "catalog/pg_type.h"
+#include "executor/spi.h"
+#include "port/pg_bswap.h"
+#include "utils/builtins.h"
+#include "utils/lsyscache.h"
+
+#include "pg_fib.h"
+
+/* The plan of the memo lookup, and the schema it was prepared for. */
+static SPIPlanPtr fib_memo_plan = NULL;
+static Oid	fib_memo_plan_namespace = InvalidOid;
+
+/*
+ * pg_fib_digits_to_bytea returns digits in the memo's value format.
+ */
+bytea *
+pg_fib_digits_to_bytea(const FibDigit *digits, size_t ndigits)
+{
+	size_t		size = ndigits * sizeof(FibDigit);
+	bytea	   *result = (bytea *) MemoryContextAllocHuge(CurrentMemoryContext,
+														  VARHDRSZ + size);
+
+	SET_VARSIZE(result, VARHDRSZ + size);
+#ifdef WORDS_BIGENDIAN
+	{
+		uint16	   *out = (uint16 *) VARDATA(result);
+		size_t		i;
+
+		for (i = 0; i < ndigits; i++)
+			out[i] = pg_bswap16((uint16) digits[i]);
+	}
+#else
+	memcpy(VARDATA(result), digits, size);
+#endif
+	return result;
+}
+
+/*
+ * pg_fib_bytea_to_digits returns the digits of a (detoasted) value in the
+ * memo's format, allocated in the current memory context.
+ */
+FibDigit *
+pg_fib_bytea_to_digits(bytea *value, size_t *ndigits)
+{
+	size_t		size = VARSIZE_ANY_EXHDR(value);
+	FibDigit   *digits;
+
+	if (size == 0 || size % sizeof(FibDigit) != 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_CORRUPTED),
+				 errmsg("invalid value in fib_memo: %zu bytes", size)));
+	*ndigits = size / sizeof(FibDigit);
+	digits = MemoryContextAllocHuge(CurrentMemoryContext, size);
+#ifdef WORDS_BIGENDIAN
+	{
+		const uint16 *in = (const uint16 *) VARDATA_ANY(value);
+		size_t		i;
+
+		for (i = 0; i < *ndigits; i++)
+			digits[i] = (FibDigit) pg_bswap16(in[i]);
+	}
+#else
+	memcpy(digits, VARDATA_ANY(value), size);
+#endif
+	return digits;
+}
+
+/*
+ * fib_memo_prepare prepares, once per backend and schema, the lookup of a
+ * value in the fib_memo table of the given schema.
+ */
+static void
+fib_memo_prepare(Oid namespace)
+{
+	char	   *schema;
+	char	   *query;
+	Oid			argtypes[1] = {INT8OID};
+	SPIPlanPtr	plan;
+
+	if (fib_memo_plan != NULL && fib_memo_plan_namespace == namespace)
+		return;
+
+	schema = get_namespace_name(namespace);
+	if (schema == NULL)
+		elog(ERROR, "cache lookup failed for namespace %u", namespace);
+	query = psprintf("SELECT value FROM %s.fib_memo WHERE n = $1",
+					 quote_identifier(schema));
+	plan = SPI_prepare(query, 1, argtypes);
+	if (plan == NULL)
+		elog(ERROR, "SPI_prepare failed for \"%s\": %s",
+			 query, SPI_result_code_string(SPI_result));
+	SPI_keepplan(plan);
+	if (fib_memo_plan != NULL)
+		SPI_freeplan(fib_memo_plan);
+	fib_memo_plan = plan;
+	fib_memo_plan_namespace = namespace;
+}
+
+/*
+ * pg_fib_memo_lookup returns the digits of F(absn) from the memo in the
+ * given schema, allocated in the current memory context, or NULL when the
+ * memo has no such row.  It reads with the caller's snapshot and writes
+ * nothing; a hit is reported to the keeper, which counts it.
+ */
+FibDigit *
+pg_fib_memo_lookup(Oid namespace, uint64 absn, size_t *ndigits)
+{
+	MemoryContext caller_context = CurrentMemoryContext;
+	FibDigit   *digits = NULL;
+	Datum		args[1];
+	int			ret;
+
+	SPI_connect();
+	fib_memo_prepare(namespace);
+	args[0] = Int64GetDatum((int64) absn);
+	ret = SPI_execute_plan(fib_memo_plan, args, NULL, true, 1);
+	if (ret != SPI_OK_SELECT)
+		elog(ERROR, "SPI_execute_plan failed: %s", SPI_result_code_string(ret));
+	if (SPI_processed == 1)
+	{
+		bool		isnull;
+		Datum		value = SPI_getbinval(SPI_tuptable->vals[0],
+										  SPI_tuptable->tupdesc, 1, &isnull);
+
+		if (!isnull)
+		{
+			bytea	   *bytes = DatumGetByteaPP(value);
+			MemoryContext spi_context = MemoryContextSwitchTo(caller_context);
+
+			digits = pg_fib_bytea_to_digits(bytes, ndigits);
+			MemoryContextSwitchTo(spi_context);
+		}
+	}
+	SPI_finish();
+
+	if (digits != NULL)
+		pg_fib_post_hit(absn);
+	return digits;
+}
