@@ -30,7 +30,16 @@ cleanup() {
 trap cleanup EXIT
 
 PORT=$(pgcluster_free_port)
-pgcluster_init "$TEST_DIR/cluster" "$PORT" "shared_preload_libraries = 'pg_fib'"
+# Two compute workers, so that the suites can see two jobs run at once; the
+# workers and pg_cron work in database "postgres", where the Python suites
+# run.  pg_regress and the isolation specs run in databases of their own,
+# where no worker runs.
+pgcluster_init "$TEST_DIR/cluster" "$PORT" \
+    "shared_preload_libraries = 'pg_fib, pg_cron'" \
+    "pg_fib.workers = 2" \
+    "max_worker_processes = 24" \
+    "cron.database_name = 'postgres'" \
+    "cron.use_background_workers = on"
 pgcluster_start "$TEST_DIR/cluster"
 
 export PGHOST="$TEST_DIR/cluster" PGPORT="$PORT" PGUSER=postgres PGDATABASE=postgres

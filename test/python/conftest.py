@@ -1,9 +1,10 @@
 """Fixtures of the Python suites.
 
 test/run-tests.sh starts the shared cluster and exports PGHOST, PGPORT and
-PGUSER; each session of this suite creates its own database in it, with the
-extension, and drops it at the end.  Tests that need a cluster of their own
-(a standby, a crash) start it with cluster.Cluster and always stop it.
+PGUSER.  The suites work in database "postgres", where the cluster's pg_fib
+workers run: a session of the suite creates the extension afresh there and
+drops it at the end.  Tests that need a cluster of their own (a standby, a
+crash) start it with cluster.Cluster and always stop it.
 """
 
 import os
@@ -11,7 +12,7 @@ import os
 import psycopg
 import pytest
 
-TEST_DB = "pg_fib_pytest"
+TEST_DB = "postgres"
 
 
 def _require_server():
@@ -21,16 +22,15 @@ def _require_server():
 
 @pytest.fixture(scope="session")
 def database():
-    """The name of a fresh database with pg_fib created in it."""
+    """The name of the database where pg_fib is freshly created and its
+    workers run."""
     _require_server()
-    with psycopg.connect(dbname="postgres", autocommit=True) as admin:
-        admin.execute(f"DROP DATABASE IF EXISTS {TEST_DB} WITH (FORCE)")
-        admin.execute(f"CREATE DATABASE {TEST_DB}")
     with psycopg.connect(dbname=TEST_DB, autocommit=True) as conn:
+        conn.execute("DROP EXTENSION IF EXISTS pg_fib CASCADE")
         conn.execute("CREATE EXTENSION pg_fib")
     yield TEST_DB
-    with psycopg.connect(dbname="postgres", autocommit=True) as admin:
-        admin.execute(f"DROP DATABASE IF EXISTS {TEST_DB} WITH (FORCE)")
+    with psycopg.connect(dbname=TEST_DB, autocommit=True) as conn:
+        conn.execute("DROP EXTENSION IF EXISTS pg_fib CASCADE")
 
 
 @pytest.fixture
