@@ -1,0 +1,109 @@
+"""fib_maintain(): orphaned jobs, retention, the memo's size; and its
+schedule in pg_cron.  Runs on the shared cluster, in database "postgres"."""
+
+import time
+
+import pytest
+from psycopg import errors
+
+from jobs import forget, job, job_row, wait_finished, wait_for
+
+SYNC_MAX_N = 3_000_000
+
+
+def _reload(conn, setting, value):
+    conn.execute(f"ALTER SYSTEM SET {setting} = '{value}'")
+    conn.execute("SELECT pg_reload_conf()")
+    time.sleep(0.2)
+
+
+def _reset(conn, setting):
+    conn.execute(f"ALTER SYSTEM RESET {setting}")
+    conn.execute("SELECT pg_reload_conf()")
+    time.sleep(0.2)
+
+
+def test_keeper_requeues_a_job_left_by_a_dead_worker(conn):
+    n = SYNC_MAX_N + 31
+    forget(conn, n)
+    conn.execute("INSERT INTO fib_jobs (n, state, attempts, worker_pid, started_at)"
+                 " VALUES (%s, 'running', 1, 999999, now())", (n,))
+    done = wait_finished(conn, n, timeout=30)
+    assert done["state"] == "done"
+    assert job_row(conn, n)["attempts"] == 2
+
+
+def test_orphan_that_used_its_attempts_ends_failed(conn):
+    n = SYNC_MAX_N + 32
+    forget(conn, n)
+    conn.execute("INSERT INTO fib_jobs (n, state, attempts, worker_pid, started_at)"
+                 " VALUES (%s, 'running', 3, 999999, now())", (n,))
+    failed = wait_finished(conn, n, timeout=30)
+    assert failed["state"] == "failed"
+    assert "gave up after 3 attempts" in failed["error"]
+
+
+def test_maintain_purges_old_finished_jobs(conn):
+    n = SYNC_MAX_N + 33
+    forget(conn, n)
+    assert conn.execute("SELECT state FROM fib_wait(%s)", (n,)).fetchone()[0] == "done"
+    conn.execute("UPDATE fib_jobs SET finished_at = now() - interval '2 hours' WHERE n = %s", (n,))
+    _reload(conn, "pg_fib.job_retention", "1h")
+    try:
+        purged = conn.execute("SELECT purged FROM fib_maintain()").fetchone()[0]
+    finally:
+        _reset(conn, "pg_fib.job_retention")
+    assert purged >= 1
+    assert job_row(conn, n) is None
+    # the value stays in the memo: status and text still answer
+    assert job(conn, n)["state"] == "done"
+    assert len(conn.execute("SELECT fib_text(%s)", (n,)).fetchone()[0]) == job(conn, n)["digits"]
+
+
+def test_maintain_keeps_the_memo_within_its_size(conn):
+    big, small, hot = SYNC_MAX_N + 41, SYNC_MAX_N + 42, SYNC_MAX_N + 43
+    for n in (big, small, hot):
+        forget(conn, n)
+        assert conn.execute("SELECT state FROM fib_wait(%s)", (n,)).fetchone()[0] == "done"
+    # make the choice plain: "hot" is used a lot, "small" cost little
+    conn.execute("UPDATE fib_memo SET hits = 1000 WHERE n = %s", (hot,))
+    conn.execute("UPDATE fib_memo SET compute_ms = 0.001 WHERE n = %s", (small,))
+    total = conn.execute("SELECT sum(octet_length(value)) FROM fib_memo").fetchone()[0]
+    one = conn.execute("SELECT octet_length(value) FROM fib_memo WHERE n = %s", (hot,)).fetchone()[0]
+    limit_kb = (total - one // 2) // 1024       # room for all but about one value
+    _reload(conn, "pg_fib.memo_max_bytes", f"{limit_kb}kB")
+    try:
+        evicted, memo_bytes = conn.execute("SELECT evicted, memo_bytes FROM fib_maintain()").fetchone()
+    finally:
+        _reset(conn, "pg_fib.memo_max_bytes")
+    assert evicted >= 1
+    assert memo_bytes <= limit_kb * 1024
+    kept = {r[0] for r in conn.execute("SELECT n FROM fib_memo")}
+    assert hot in kept and small not in kept
+    # an evicted value is computed again on request
+    assert job(conn, small) is None
+    assert conn.execute("SELECT state FROM fib_wait(%s)", (small,)).fetchone()[0] == "done"
+
+
+def test_pg_cron_runs_fib_maintain(conn):
+    conn.execute("CREATE EXTENSION IF NOT EXISTS pg_cron")
+    try:
+        with pytest.raises(errors.InvalidParameterValue):
+            conn.execute("SELECT fib_schedule_maintenance('not a schedule')")
+        job_id = conn.execute("SELECT fib_schedule_maintenance()").fetchone()[0]
+        again = conn.execute("SELECT fib_schedule_maintenance('*/2 * * * *')").fetchone()[0]
+        assert again == job_id, "scheduling again replaces the job"
+        conn.execute("SELECT fib_schedule_maintenance('* * * * *')")
+        row = conn.execute("SELECT schedule, command, database FROM cron.job WHERE jobid = %s",
+                           (job_id,)).fetchone()
+        assert row == ("* * * * *", "SELECT public.fib_maintain()", "postgres")
+
+        # pg_cron starts it at the top of the next minute
+        def ran():
+            return conn.execute("SELECT status, return_message FROM cron.job_run_details"
+                                " WHERE jobid = %s AND status IN ('succeeded', 'failed')",
+                                (job_id,)).fetchone()
+        status = wait_for(ran, 75, interval=0.5, what="pg_cron to run fib_maintain()")
+        assert status[0] == "succeeded", status
+    finally:
+        conn.execute("DROP EXTENSION pg_cron")
