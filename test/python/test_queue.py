@@ -264,3 +264,23 @@ def test_out_of_memory_in_a_caller_is_a_clean_error(connect):
         _unlimit_address_space(pid)
     assert c.execute("SELECT pg_backend_pid()").fetchone()[0] == pid
     assert c.execute("SELECT length(fib_text(%s))", (n,)).fetchone()[0] == 626963
+
+
+def test_values_computed_inline_reach_the_memo_and_hits_are_counted(conn):
+    n = 600_001
+    forget(conn, n)
+    expected = conn.execute("SELECT fib(%s)::text", (n,)).fetchone()[0]   # computed inline
+    row = wait_for(lambda: conn.execute("SELECT digits, hits FROM fib_memo WHERE n = %s", (n,)).fetchone(),
+                   30, what="the keeper and a worker to memoize F(n)")
+    assert row == (len(expected), 0)
+    for _ in range(3):
+        assert conn.execute("SELECT fib(%s)::text", (n,)).fetchone()[0] == expected   # from the memo
+    assert conn.execute("SELECT fib_text(%s)", (-n,)).fetchone()[0] == expected       # odd: positive
+    wait_for(lambda: conn.execute("SELECT hits FROM fib_memo WHERE n = %s", (n,)).fetchone()[0] == 4,
+             10, what="the hits to be counted")
+    assert conn.execute("SELECT last_used IS NOT NULL FROM fib_memo WHERE n = %s", (n,)).fetchone()[0]
+    # below pg_fib.memo_min_n nothing is memoized
+    small = 4000
+    conn.execute("SELECT fib(%s)", (small,))
+    time.sleep(0.5)
+    assert conn.execute("SELECT count(*) FROM fib_memo WHERE n = %s", (small,)).fetchone()[0] == 0
