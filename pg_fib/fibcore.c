@@ -99,6 +99,29 @@ pg_fib_abs(int64 n)
 }
 
 /*
+ * pg_fib_small returns F(absn) for absn <= 93, the largest that fits in
+ * uint64, by plain addition: for so small an n that is cheaper than setting
+ * up a GMP computation.
+ */
+uint64
+pg_fib_small(uint64 absn)
+{
+	uint64		a = 0;
+	uint64		b = 1;
+	uint64		i;
+
+	Assert(absn <= 93);
+	for (i = 0; i < absn; i++)
+	{
+		uint64		next = a + b;
+
+		a = b;
+		b = next;
+	}
+	return a;
+}
+
+/*
  * pg_fib_decimal_digits returns the number of decimal digits of F(n) for
  * n >= 1, floor(n log10(phi) - log10(sqrt(5))) + 1: exact as far as double
  * precision goes, which covers every n up to pg_fib.max_n.
@@ -273,4 +296,32 @@ pg_fib_compute(mpz_t result, int64 n,
 
 	if (progress)
 		progress(1.0, progress_arg);
+}
+
+/*
+ * pg_fib_compute_datum computes F(n) in a FibArena of its own and returns
+ * it converted by convert, allocated in the caller's memory context: the
+ * whole of an inline computation, for the SQL-callable functions.
+ */
+Datum
+pg_fib_compute_datum(int64 n, FibConvertFunction convert)
+{
+	FibArena	arena;
+	volatile Datum result = (Datum) 0;
+
+	pg_fib_arena_begin(&arena);
+	PG_TRY();
+	{
+		mpz_t		value;
+
+		mpz_init(value);
+		pg_fib_compute(value, n, NULL, NULL);
+		result = convert(value);
+	}
+	PG_FINALLY();
+	{
+		pg_fib_arena_end(&arena);
+	}
+	PG_END_TRY();
+	return result;
 }

@@ -44,34 +44,11 @@ fib_check_numeric_range(int64 n)
 				 errhint("Use fib_text(n) for its decimal digits, or fib_mod(n, m) for F(n) modulo m.")));
 }
 
-/*
- * The largest n whose F(n) fits in int64: F(92) = 7540113804746346429.
- */
-#define FIB_INT64_MAX_N 92
-
-/*
- * fib_int64 returns F(n) for |n| <= FIB_INT64_MAX_N by plain addition, which
- * for so small an n is cheaper than setting up a GMP computation.
- */
-static int64
-fib_int64(int64 n)
+/* fib_numeric_datum converts a computed F(n) to fib()'s result. */
+static Datum
+fib_numeric_datum(const mpz_t value)
 {
-	uint64		absn = pg_fib_abs(n);
-	uint64		a = 0;
-	uint64		b = 1;			/* reaches F(93), which fits in uint64 */
-	uint64		i;
-
-	Assert(absn <= FIB_INT64_MAX_N);
-	for (i = 0; i < absn; i++)
-	{
-		uint64		next = a + b;
-
-		a = b;
-		b = next;
-	}
-	if (n < 0 && absn % 2 == 0)
-		return -(int64) a;
-	return (int64) a;
+	return NumericGetDatum(pg_fib_mpz_to_numeric(value));
 }
 
 /*
@@ -81,51 +58,24 @@ Datum
 pg_fib_fib(PG_FUNCTION_ARGS)
 {
 	int64		n = PG_GETARG_INT64(0);
-	FibArena	arena;
-	Numeric volatile result = NULL;
+	size_t		ndigits;
+	FibDigit   *digits;
 
 	pg_fib_check_max_n(n);
 	fib_check_numeric_range(n);
 
-	if (pg_fib_abs(n) <= FIB_INT64_MAX_N)
-		PG_RETURN_NUMERIC(int64_to_numeric(fib_int64(n)));
-
-	if (pg_fib_abs(n) >= (uint64) pg_fib_memo_min_n ||
-		pg_fib_abs(n) > (uint64) pg_fib_sync_max_n)
+	if (pg_fib_abs(n) <= PG_FIB_INT64_MAX_N)
 	{
-		size_t		ndigits;
-		FibDigit   *digits = pg_fib_memo_lookup(get_func_namespace(fcinfo->flinfo->fn_oid),
-												pg_fib_abs(n), &ndigits);
+		int64		value = (int64) pg_fib_small(pg_fib_abs(n));
 
-		if (digits != NULL)
-			PG_RETURN_NUMERIC(pg_fib_digits_to_numeric(digits, ndigits,
-													   n < 0 && n % 2 == 0));
-		if (pg_fib_abs(n) > (uint64) pg_fib_sync_max_n)
-			ereport(ERROR,
-					(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
-					 errmsg("F(" INT64_FORMAT ") is not in the memo yet", n),
-					 errdetail("F(n) is computed inside a query only for |n| <= pg_fib.sync_max_n (%d); larger ones are computed by a background worker.",
-							   pg_fib_sync_max_n),
-					 errhint("Call fib_request(n) to queue it, then fib_wait(n) or fib_status(n).")));
-		pg_fib_post_memoize(pg_fib_abs(n));
+		PG_RETURN_NUMERIC(int64_to_numeric(n < 0 && n % 2 == 0 ? -value : value));
 	}
 
-	pg_fib_arena_begin(&arena);
-	PG_TRY();
-	{
-		mpz_t		value;
-
-		mpz_init(value);
-		pg_fib_compute(value, n, NULL, NULL);
-		result = pg_fib_mpz_to_numeric(value);
-	}
-	PG_FINALLY();
-	{
-		pg_fib_arena_end(&arena);
-	}
-	PG_END_TRY();
-
-	PG_RETURN_NUMERIC(result);
+	digits = pg_fib_memo_or_inline(get_func_namespace(fcinfo->flinfo->fn_oid), n, &ndigits);
+	if (digits != NULL)
+		PG_RETURN_NUMERIC(pg_fib_digits_to_numeric(digits, ndigits,
+												   n < 0 && n % 2 == 0));
+	PG_RETURN_DATUM(pg_fib_compute_datum(n, fib_numeric_datum));
 }
 
 /*

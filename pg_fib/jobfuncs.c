@@ -59,21 +59,12 @@ typedef struct FibJobRow
 static int64
 fib_inline_digits(uint64 absn)
 {
-	uint64		a = 0;
-	uint64		b = 1;
-	uint64		i;
+	uint64		a;
 	int64		digits = 1;
 
-	if (absn > 92)
+	if (absn > PG_FIB_INT64_MAX_N)
 		return (int64) pg_fib_decimal_digits(absn);
-	for (i = 0; i < absn; i++)
-	{
-		uint64		next = a + b;
-
-		a = b;
-		b = next;
-	}
-	while (a >= 10)
+	for (a = pg_fib_small(absn); a >= 10;)
 	{
 		a /= 10;
 		digits++;
@@ -220,6 +211,13 @@ fib_request_row(Oid namespace, int64 n, FibJobRow *row)
 		elog(ERROR, "the job of F(" UINT64_FORMAT ") was not found after it was queued", absn);
 }
 
+/* fib_text_datum converts a computed F(n) to fib_text()'s result. */
+static Datum
+fib_text_datum(const mpz_t value)
+{
+	return PointerGetDatum(pg_fib_mpz_to_text(value));
+}
+
 /*
  * pg_fib_fib_text implements fib_text(n bigint) RETURNS text.
  */
@@ -227,46 +225,16 @@ Datum
 pg_fib_fib_text(PG_FUNCTION_ARGS)
 {
 	int64		n = PG_GETARG_INT64(0);
-	uint64		absn = pg_fib_abs(n);
-	bool		negative = n < 0 && absn % 2 == 0;
-	FibArena	arena;
-	text	   *volatile result = NULL;
+	size_t		ndigits;
+	FibDigit   *digits;
 
 	pg_fib_check_max_n(n);
 
-	if (absn >= (uint64) pg_fib_memo_min_n || absn > (uint64) pg_fib_sync_max_n)
-	{
-		size_t		ndigits;
-		FibDigit   *digits = pg_fib_memo_lookup(get_func_namespace(fcinfo->flinfo->fn_oid),
-												absn, &ndigits);
-
-		if (digits != NULL)
-			PG_RETURN_TEXT_P(pg_fib_digits_to_text(digits, ndigits, negative));
-		if (absn > (uint64) pg_fib_sync_max_n)
-			ereport(ERROR,
-					(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
-					 errmsg("F(" INT64_FORMAT ") is not in the memo yet", n),
-					 errdetail("F(n) is computed inside a query only for |n| <= pg_fib.sync_max_n (%d); larger ones are computed by a background worker.",
-							   pg_fib_sync_max_n),
-					 errhint("Call fib_request(n) to queue it, then fib_wait(n) or fib_status(n).")));
-		pg_fib_post_memoize(absn);
-	}
-
-	pg_fib_arena_begin(&arena);
-	PG_TRY();
-	{
-		mpz_t		value;
-
-		mpz_init(value);
-		pg_fib_compute(value, n, NULL, NULL);
-		result = pg_fib_mpz_to_text(value);
-	}
-	PG_FINALLY();
-	{
-		pg_fib_arena_end(&arena);
-	}
-	PG_END_TRY();
-	PG_RETURN_TEXT_P(result);
+	digits = pg_fib_memo_or_inline(get_func_namespace(fcinfo->flinfo->fn_oid), n, &ndigits);
+	if (digits != NULL)
+		PG_RETURN_TEXT_P(pg_fib_digits_to_text(digits, ndigits,
+											   n < 0 && n % 2 == 0));
+	PG_RETURN_DATUM(pg_fib_compute_datum(n, fib_text_datum));
 }
 
 /*

@@ -157,3 +157,34 @@ pg_fib_memo_lookup(Oid namespace, uint64 absn, size_t *ndigits)
 		pg_fib_post_hit(absn);
 	return digits;
 }
+
+/*
+ * pg_fib_memo_or_inline decides, for fib() and fib_text(), where F(n) comes
+ * from.  It returns the digits of |F(n)| from the memo when |n| is worth a
+ * memo row (or too large to compute inline) and the memo has it.  It returns
+ * NULL when the caller is to compute F(n) inline, after handing a value
+ * worth a memo row to the keeper.  An F(n) beyond pg_fib.sync_max_n that is
+ * not in the memo is refused with SQLSTATE 55000.
+ */
+FibDigit *
+pg_fib_memo_or_inline(Oid namespace, int64 n, size_t *ndigits)
+{
+	uint64		absn = pg_fib_abs(n);
+	FibDigit   *digits;
+
+	if (absn < (uint64) pg_fib_memo_min_n && absn <= (uint64) pg_fib_sync_max_n)
+		return NULL;
+
+	digits = pg_fib_memo_lookup(namespace, absn, ndigits);
+	if (digits != NULL)
+		return digits;
+	if (absn > (uint64) pg_fib_sync_max_n)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("F(" INT64_FORMAT ") is not in the memo yet", n),
+				 errdetail("F(n) is computed inside a query only for |n| <= pg_fib.sync_max_n (%d); larger ones are computed by a background worker.",
+						   pg_fib_sync_max_n),
+				 errhint("Call fib_request(n) to queue it, then fib_wait(n) or fib_status(n).")));
+	pg_fib_post_memoize(absn);
+	return NULL;
+}

@@ -36,6 +36,9 @@
  */
 #define PG_FIB_NUMERIC_MAX_N	627177
 
+/* The largest n whose F(n) fits in int64: F(92) = 7540113804746346429. */
+#define PG_FIB_INT64_MAX_N		92
+
 /* The most compute workers pg_fib.workers may ask for. */
 #define PG_FIB_MAX_WORKERS		32
 
@@ -79,12 +82,18 @@ typedef struct FibArena
 } FibArena;
 
 extern uint64 pg_fib_abs(int64 n);
+extern uint64 pg_fib_small(uint64 absn);
 extern double pg_fib_decimal_digits(uint64 n);
 extern void pg_fib_check_max_n(int64 n);
 extern void pg_fib_arena_begin(FibArena *arena);
 extern void pg_fib_arena_end(FibArena *arena);
 extern void pg_fib_compute(mpz_t result, int64 n,
 						   FibProgressCallback progress, void *progress_arg);
+
+/* Turns a computed F(n) into the datum a SQL function returns. */
+typedef Datum (*FibConvertFunction) (const mpz_t value);
+
+extern Datum pg_fib_compute_datum(int64 n, FibConvertFunction convert);
 
 /* fibdecimal.c */
 extern FibDigit *pg_fib_mpz_to_digits(const mpz_t value, size_t *ndigits,
@@ -140,6 +149,7 @@ extern void pg_fib_wake_workers(void);
 
 /* memo.c */
 extern FibDigit *pg_fib_memo_lookup(Oid namespace, uint64 absn, size_t *ndigits);
+extern FibDigit *pg_fib_memo_or_inline(Oid namespace, int64 n, size_t *ndigits);
 extern bytea *pg_fib_digits_to_bytea(const FibDigit *digits, size_t ndigits);
 extern FibDigit *pg_fib_bytea_to_digits(bytea *value, size_t *ndigits);
 

@@ -155,6 +155,24 @@ fib_wake_keeper(void)
 }
 
 /*
+ * fib_post_slot fills a free slot with a posting from this session and
+ * wakes the keeper; called with the lock held.
+ */
+static void
+fib_post_slot(FibSlot *slot, FibSlotKind kind, uint64 absn, uint64 ticket)
+{
+	slot->kind = kind;
+	slot->state = FIB_SLOT_POSTED;
+	slot->database = MyDatabaseId;
+	slot->n = absn;
+	slot->hits = kind == FIB_SLOT_REQUEST ? 0 : 1;
+	slot->ticket = ticket;
+	slot->abandoned = false;
+	slot->error[0] = '\0';
+	fib_wake_keeper();
+}
+
+/*
  * fib_post_hint posts a fire-and-forget slot, merged with one of the same
  * kind and n that the keeper has not taken yet, and dropped when every slot
  * is in use.
@@ -188,16 +206,7 @@ fib_post_hint(FibSlotKind kind, uint64 absn)
 	}
 	if (free_slot >= 0)
 	{
-		FibSlot    *slot = &fib_shared->slots[free_slot];
-
-		slot->kind = kind;
-		slot->state = FIB_SLOT_POSTED;
-		slot->database = MyDatabaseId;
-		slot->n = absn;
-		slot->hits = 1;
-		slot->abandoned = false;
-		slot->error[0] = '\0';
-		fib_wake_keeper();
+		fib_post_slot(&fib_shared->slots[free_slot], kind, absn, 0);
 	}
 	LWLockRelease(fib_shared->lock);
 }
@@ -283,20 +292,10 @@ pg_fib_post_request(uint64 absn)
 			{
 				for (i = 0; i < FIB_SLOTS; i++)
 				{
-					FibSlot    *slot = &fib_shared->slots[i];
-
-					if (slot->kind != FIB_SLOT_FREE)
+					if (fib_shared->slots[i].kind != FIB_SLOT_FREE)
 						continue;
 					ticket = fib_shared->next_ticket++;
-					slot->kind = FIB_SLOT_REQUEST;
-					slot->state = FIB_SLOT_POSTED;
-					slot->database = MyDatabaseId;
-					slot->n = absn;
-					slot->hits = 0;
-					slot->ticket = ticket;
-					slot->abandoned = false;
-					slot->error[0] = '\0';
-					fib_wake_keeper();
+					fib_post_slot(&fib_shared->slots[i], FIB_SLOT_REQUEST, absn, ticket);
 					break;
 				}
 			}
