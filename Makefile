@@ -50,6 +50,8 @@ include $(PGXS)
 test:
 	PG_CONFIG=$(PG_CONFIG) test/run-tests.sh
 
-# bench runs the benchmarks side by side; see bench/run.sh.
+# bench runs the benchmarks side by side: bench/run.sh (fib() beside GMP
+# and pgmp), then bench/queue.sh (the queue and the memo).
 bench:
 	PG_CONFIG=$(PG_CONFIG) bench/run.sh
+	PG_CONFIG=$(PG_CONFIG) bench/queue.sh

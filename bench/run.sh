@@ -30,6 +30,8 @@ cc -O2 -o bench/gmp_direct bench/gmp_direct.c -lgmp
 
 # shellcheck source=../deploy/pgcluster.sh
 source deploy/pgcluster.sh
+# shellcheck source=lib.sh
+source bench/lib.sh
 WORK=$(mktemp -d /tmp/pg_fib-bench.XXXXXX)
 chmod 755 "$WORK"
 cleanup() {
@@ -46,12 +48,6 @@ PSQL=("$PG_BINDIR/psql" -X -q -v ON_ERROR_STOP=1)
 "${PSQL[@]}" -c "CREATE EXTENSION pg_fib" \
     -c "CREATE SCHEMA pgmp" -c "CREATE EXTENSION pgmp SCHEMA pgmp"
 
-# median_us FILE...: the median latency, in microseconds, of pgbench's
-# per-transaction logs (the third field).
-median_us() {
-    cat "$@" | awk '{print $3}' | sort -n | awk '{v[NR]=$1} END {
-        if (NR % 2) printf "%.2f", v[(NR+1)/2]; else printf "%.2f", (v[NR/2]+v[NR/2+1])/2 }'
-}
 
 # bench_sql NAME N SQL: one round of pgbench running SQL with :n = N.
 bench_sql() {

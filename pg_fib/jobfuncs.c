@@ -163,6 +163,15 @@ fib_job_state(FibJobRow *row)
 	return TextDatumGetCString(row->values[1]);
 }
 
+/* fib_job_finished tells whether a job row is done or failed. */
+static bool
+fib_job_finished(FibJobRow *row)
+{
+	char	   *state = fib_job_state(row);
+
+	return strcmp(state, "done") == 0 || strcmp(state, "failed") == 0;
+}
+
 /* fib_row_datum returns row as a datum of the function's fib_job type. */
 static Datum
 fib_row_datum(FunctionCallInfo fcinfo, FibJobRow *row)
@@ -293,22 +302,30 @@ pg_fib_fib_wait(PG_FUNCTION_ARGS)
 	deadline = GetCurrentTimestamp() + (TimestampTz) Min(timeout_us, (double) PG_INT64_MAX / 2);
 
 	fib_request_row(namespace, n, &row);
+	if (fib_job_finished(&row))
+		PG_RETURN_DATUM(fib_row_datum(fcinfo, &row));
 
+	/*
+	 * Prepare to sleep before reading the job again, so that a job ending
+	 * between the read and the sleep still wakes us.
+	 */
 	cv = pg_fib_jobs_cv();
 	ConditionVariablePrepareToSleep(cv);
 	for (;;)
 	{
-		char	   *state = fib_job_state(&row);
 		long		remaining_ms;
 
-		if (strcmp(state, "done") == 0 || strcmp(state, "failed") == 0)
+		if (!fib_read_job(namespace, n, &row))
+			ereport(ERROR,
+					(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+					 errmsg("the job of F(" INT64_FORMAT ") was deleted while waiting for it", n),
+					 errhint("fib_maintain() may have evicted it; call fib_wait(n) again.")));
+		if (fib_job_finished(&row))
 			break;
 		remaining_ms = (long) ((deadline - GetCurrentTimestamp()) / 1000);
 		if (remaining_ms <= 0)
 			break;
 		(void) ConditionVariableTimedSleep(cv, Min(remaining_ms, 1000), PG_WAIT_EXTENSION);
-		if (!fib_read_job(namespace, n, &row))
-			elog(ERROR, "the job of F(" INT64_FORMAT ") disappeared while waiting", n);
 	}
 	ConditionVariableCancelSleep();
 	PG_RETURN_DATUM(fib_row_datum(fcinfo, &row));

@@ -13,7 +13,8 @@
  *	  durable once fib_request() returns, whatever the caller's transaction
  *	  does next, and the caller needs no privilege on the tables;
  *	- MEMOIZE: a query computed a value worth keeping (fire and forget);
- *	- HIT: a query found a value in the memo (counts, fire and forget).
+ *	- HIT: a query found a value in the memo (counts, fire and forget, and
+ *	  written at the keeper's next tick, at most a second later).
  *
  * Fire-and-forget slots are dropped when every slot is taken: they are
  * hints.  The compute workers publish the job they run and its progress
@@ -169,7 +170,14 @@ fib_post_slot(FibSlot *slot, FibSlotKind kind, uint64 absn, uint64 ticket)
 	slot->ticket = ticket;
 	slot->abandoned = false;
 	slot->error[0] = '\0';
-	fib_wake_keeper();
+
+	/*
+	 * Hits wait for the keeper's next tick, where they are counted in one
+	 * UPDATE per n: waking it for each would turn every memo read into a
+	 * write.
+	 */
+	if (kind != FIB_SLOT_HIT)
+		fib_wake_keeper();
 }
 
 /*

@@ -4,8 +4,8 @@
  *	  pg_fib's background workers: the keeper and the compute workers.
  *
  * The keeper writes what callers' queries may not (see shmem.c): it turns
- * request slots into rows of fib_jobs, counts memo hits, and requeues the
- * jobs of compute workers that died.  It never computes, so a request is
+ * request slots into rows of fib_jobs, counts memo hits (once a second), and
+ * requeues the jobs of compute workers that died (every two seconds).  It never computes, so a request is
  * written within milliseconds even while every compute worker is busy.
  *
  * The pg_fib.workers compute workers drain fib_jobs.  Each claims the
@@ -47,6 +47,9 @@ PGDLLEXPORT void pg_fib_worker_main(Datum main_arg);
 
 /* How often the keeper looks for jobs of dead workers. */
 #define FIB_ORPHAN_CHECK_MS		2000
+
+/* How often the keeper wakes by itself: memo hits are written then. */
+#define FIB_KEEPER_TICK_MS		1000
 
 /* How long an idle compute worker sleeps when nobody wakes it. */
 #define FIB_IDLE_WAIT_MS		10000
@@ -328,7 +331,7 @@ pg_fib_keeper_main(Datum main_arg)
 		}
 
 		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
-						 FIB_ORPHAN_CHECK_MS, PG_WAIT_EXTENSION);
+						 FIB_KEEPER_TICK_MS, PG_WAIT_EXTENSION);
 	}
 }
 
