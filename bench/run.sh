@@ -9,6 +9,10 @@
 # medians of every transaction's latency are compared: these machines are
 # noisy, so ratios and medians, never one absolute time.
 #
+# pg_fib's memo is off here (pg_fib.memo_min_n above every n, for every
+# session through PGOPTIONS), so that fib(n) computes F(n) at every call: this
+# compares the computation.  bench/queue.sh measures the memo.
+#
 # Writes bench/results/core.md and prints it.
 set -euo pipefail
 
@@ -44,6 +48,7 @@ PORT=$(pgcluster_free_port)
 pgcluster_init "$WORK/cluster" "$PORT" "shared_preload_libraries = 'pg_fib'"
 pgcluster_start "$WORK/cluster"
 export PGHOST="$WORK/cluster" PGPORT="$PORT" PGUSER=postgres PGDATABASE=postgres
+export PGOPTIONS="-c pg_fib.memo_min_n=2000000000"
 PSQL=("$PG_BINDIR/psql" -X -q -v ON_ERROR_STOP=1)
 "${PSQL[@]}" -c "CREATE EXTENSION pg_fib" \
     -c "CREATE SCHEMA pgmp" -c "CREATE EXTENSION pgmp SCHEMA pgmp"
@@ -118,7 +123,8 @@ done
 
 {
     echo
-    echo "Medians of every call over $ROUNDS interleaved rounds of ${SECONDS_PER_RUN} s per variant;"
+    echo "Medians of every call over $ROUNDS interleaved rounds of ${SECONDS_PER_RUN} s per variant, the memo off"
+    echo "(pg_fib.memo_min_n = 2000000000: fib(n) computes F(n) at every call);"
     echo "$(nproc) cores, $(uname -m), PostgreSQL $("$PG_BINDIR/postgres" --version | awk '{print $3}'), GMP $(/usr/bin/python3 -c 'import gmpy2; print(gmpy2.mp_version().split()[-1])')."
 } >>"$RESULT"
 cat "$RESULT"

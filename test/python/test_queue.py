@@ -284,3 +284,37 @@ def test_values_computed_inline_reach_the_memo_and_hits_are_counted(conn):
     conn.execute("SELECT fib(%s)", (small,))
     time.sleep(0.5)
     assert conn.execute("SELECT count(*) FROM fib_memo WHERE n = %s", (small,)).fetchone()[0] == 0
+
+
+def _resident(pid):
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) * 1024
+    raise AssertionError("no VmRSS")
+
+
+def test_cancelled_jobs_leave_nothing_behind_in_the_worker(conn):
+    """Each attempt at F(10^8) holds some 60 MB of GMP memory at its peak; a
+    cancel in the middle of the decimal conversion must give all of it back
+    (the arena is deleted, the job's memory context reset).  After a first
+    round on every worker, four more cancels leave their resident memory
+    where it was."""
+    n = MAX_N - 8
+    forget(conn, n)
+    pids = worker_pids(conn)
+
+    def cancel_deep_into_the_job():
+        conn.execute("SELECT fib_request(%s)", (n,))
+        wait_running(conn, n, 0.5)
+        conn.execute("SELECT pg_cancel_backend(%s)", (job_row(conn, n)["worker_pid"],))
+        assert wait_finished(conn, n, timeout=5)["state"] == "failed"
+
+    for _ in range(2 * len(pids)):
+        cancel_deep_into_the_job()
+    baseline = {pid: _resident(pid) for pid in pids}
+    for _ in range(4):
+        cancel_deep_into_the_job()
+    assert worker_pids(conn) == pids
+    growth = {pid: _resident(pid) - baseline[pid] for pid in pids}
+    assert all(g < 20 * 1024 * 1024 for g in growth.values()), growth
