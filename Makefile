@@ -41,8 +41,17 @@ ISOLATION_OPTS = --inputdir=test --outputdir=test/output_iso
 EXTRA_CLEAN = test/results test/output_iso test/regression.diffs test/regression.out
 
 PG_CONFIG ?= pg_config
-PGXS := $(shell $(PG_CONFIG) --pgxs)
+PGXS := $(shell $(PG_CONFIG) --pgxs 2>/dev/null)
+ifneq ($(wildcard $(PGXS)),)
 include $(PGXS)
+else
+# On a machine without postgresql-server-dev-15 yet, only the project
+# targets work: "make test" installs it (deploy/install-deps.sh) and then
+# builds through a make that finds PGXS.
+all install installcheck:
+	@echo "PGXS not found (is postgresql-server-dev-15 installed?): run deploy/install-deps.sh, or make test" >&2
+	@exit 1
+endif
 
 .PHONY: test bench
 
