@@ -39,6 +39,7 @@ CHOICE_NS=${CHOICE_NS:-"1000 3000 5000 10000 50000 200000 627177"}
 PYTHON=/usr/bin/python3
 mapfile -t CPUS < <("$PYTHON" -c 'import os; print(*sorted(os.sched_getaffinity(0)), sep="\n")')
 STARTED=$(date +%s)
+BENCH_CPU=${CPUS[0]}     # bench_sql runs pgbench there; see pin_cpus
 
 # shellcheck source=../deploy/pgcluster.sh
 source deploy/pgcluster.sh
@@ -219,31 +220,7 @@ median() {
 }
 
 
-# bench_sql NAME N SQL [PGOPTIONS]: one round of pgbench running SQL with
-# :n = N, in a session started with PGOPTIONS (e.g. -c pg_fib.memo_min_n=0),
-# on the CPU of the backends (see pin_cpus).
-bench_sql() {
-    local name=$1 n=$2 sql=$3 options=${4:-}
-    printf '\\set n %s\n%s;\n' "$n" "$sql" >"$WORK/$name-$n.sql"
-    if ! PGOPTIONS=$options taskset -c "${CPUS[0]}" \
-        "$PG_BINDIR/pgbench" -n -M prepared -c 1 -T "$SECONDS_PER_RUN" \
-        -f "$WORK/$name-$n.sql" --log --log-prefix="$WORK/log-$name-$n" \
-        >"$WORK/pgbench.out" 2>&1; then
-        cat "$WORK/pgbench.out" >&2
-        return 1
-    fi
-}
 
-# calls_per_query N: how many calls of fib(N) one query of the in-server
-# table makes, so that each query takes a few milliseconds.
-calls_per_query() {
-    local n=$1
-    if [ "$n" -le 1000 ]; then echo 2000
-    elif [ "$n" -le 10000 ]; then echo 500
-    elif [ "$n" -le 100000 ]; then echo 40
-    else echo 8
-    fi
-}
 
 RESULT=bench/results/queue.md
 

@@ -54,24 +54,7 @@ PSQL=("$PG_BINDIR/psql" -X -q -v ON_ERROR_STOP=1)
     -c "CREATE SCHEMA pgmp" -c "CREATE EXTENSION pgmp SCHEMA pgmp"
 
 
-# bench_sql NAME N SQL: one round of pgbench running SQL with :n = N.
-bench_sql() {
-    local name=$1 n=$2 sql=$3
-    printf '\\set n %s\n%s;\n' "$n" "$sql" >"$WORK/$name-$n.sql"
-    "$PG_BINDIR/pgbench" -n -M prepared -c 1 -T "$SECONDS_PER_RUN" \
-        -f "$WORK/$name-$n.sql" --log --log-prefix="$WORK/log-$name-$n" >/dev/null 2>&1
-}
 
-# calls_per_query N: how many calls of fib(N) one query of the in-server
-# table makes, so that each query takes a few milliseconds.
-calls_per_query() {
-    local n=$1
-    if [ "$n" -le 1000 ]; then echo 2000
-    elif [ "$n" -le 10000 ]; then echo 500
-    elif [ "$n" -le 100000 ]; then echo 40
-    else echo 8
-    fi
-}
 
 RESULT=bench/results/core.md
 {
