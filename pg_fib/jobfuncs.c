@@ -27,6 +27,7 @@
 #include "funcapi.h"
 #include "miscadmin.h"
 #include "pgstat.h"
+#include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/datetime.h"
 #include "utils/datum.h"
@@ -40,15 +41,18 @@ PG_FUNCTION_INFO_V1(pg_fib_fib_text);
 PG_FUNCTION_INFO_V1(pg_fib_fib_request);
 PG_FUNCTION_INFO_V1(pg_fib_fib_status);
 PG_FUNCTION_INFO_V1(pg_fib_fib_wait);
+PG_FUNCTION_INFO_V1(pg_fib_worker_pids);
+PG_FUNCTION_INFO_V1(pg_fib_wake_workers_sql);
 
 /* The columns of the fib_job type. */
 #define FIB_JOB_NATTS 9
 
-/* One fib_job row. */
+/* One fib_job row, and whether the memo holds its value. */
 typedef struct FibJobRow
 {
 	Datum		values[FIB_JOB_NATTS];
 	bool		nulls[FIB_JOB_NATTS];
+	bool		memoized;
 } FibJobRow;
 
 /*
@@ -79,6 +83,7 @@ static void
 fib_done_row(FibJobRow *row, int64 n)
 {
 	memset(row->nulls, true, sizeof(row->nulls));
+	row->memoized = false;
 	row->values[0] = Int64GetDatum(n);
 	row->nulls[0] = false;
 	row->values[1] = CStringGetTextDatum("done");
@@ -105,15 +110,17 @@ fib_read_job(Oid namespace, int64 n, FibJobRow *row)
 	Datum		args[2];
 	SPIPlanPtr	plan;
 	bool		found = false;
+	bool		isnull;
 	int			ret;
 
 	SPI_connect();
 	plan = SPI_prepare(psprintf("SELECT $2, state, progress, digits, requested_at,"
-								" started_at, finished_at, compute_ms, error"
+								" started_at, finished_at, compute_ms, error,"
+								" EXISTS (SELECT FROM %1$s.fib_memo m WHERE m.n = $1)"
 								" FROM %1$s.fib_jobs WHERE n = $1"
 								" UNION ALL"
 								" SELECT $2, 'done', 1, digits, NULL, NULL, computed_at,"
-								" compute_ms, NULL FROM %1$s.fib_memo m WHERE n = $1"
+								" compute_ms, NULL, true FROM %1$s.fib_memo m WHERE n = $1"
 								" AND NOT EXISTS (SELECT FROM %1$s.fib_jobs j WHERE j.n = $1)",
 								schema),
 					   2, types);
@@ -141,6 +148,8 @@ fib_read_job(Oid namespace, int64 n, FibJobRow *row)
 				datumCopy(value, att->attbyval, att->attlen);
 			MemoryContextSwitchTo(spi_context);
 		}
+		row->memoized = DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0], tupdesc,
+												   FIB_JOB_NATTS + 1, &isnull));
 		found = true;
 	}
 	SPI_finish();
@@ -186,10 +195,12 @@ fib_row_datum(FunctionCallInfo fcinfo, FibJobRow *row)
 
 /*
  * fib_request_row makes sure F(n) is, or will be, in the memo, and fills
- * row with its job: shared by fib_request() and fib_wait().
+ * row with its job: shared by fib_request() and fib_wait(), whose deadline
+ * (0 for none) bounds the wait for the keeper.  A failed job, and a done
+ * one whose memo row was deleted, are queued again.
  */
 static void
-fib_request_row(Oid namespace, int64 n, FibJobRow *row)
+fib_request_row(Oid namespace, int64 n, FibJobRow *row, TimestampTz deadline)
 {
 	uint64		absn = pg_fib_abs(n);
 
@@ -199,8 +210,14 @@ fib_request_row(Oid namespace, int64 n, FibJobRow *row)
 		fib_done_row(row, n);
 		return;
 	}
-	if (fib_read_job(namespace, n, row) && strcmp(fib_job_state(row), "failed") != 0)
-		return;
+	if (fib_read_job(namespace, n, row))
+	{
+		char	   *state = fib_job_state(row);
+
+		if (strcmp(state, "failed") != 0 &&
+			(strcmp(state, "done") != 0 || row->memoized))
+			return;
+	}
 
 	if (RecoveryInProgress())
 		ereport(ERROR,
@@ -212,19 +229,37 @@ fib_request_row(Oid namespace, int64 n, FibJobRow *row)
 		ereport(ERROR,
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 				 errmsg("pg_fib queues jobs only in database \"%s\"", pg_fib_database),
+				 errdetail("The keeper and the workers that write the queue and the memo work in the database named by \"pg_fib.database\"."),
 				 errhint("Connect to database \"%s\", or set \"pg_fib.database\" and restart the server.",
 						 pg_fib_database)));
 
-	pg_fib_post_request(absn);
+	pg_fib_post_request(absn, deadline);
 	if (!fib_read_job(namespace, n, row))
 		elog(ERROR, "the job of F(" UINT64_FORMAT ") was not found after it was queued", absn);
 }
 
-/* fib_text_datum converts a computed F(n) to fib_text()'s result. */
+/*
+ * Beyond this many bits (about 3 * 10^6 digits, F(1.4 * 10^7)) one
+ * mpz_get_str call would take more than about 0.2 s, too long to leave a
+ * cancel waiting: a superuser may raise pg_fib.sync_max_n that far.
+ */
+#define FIB_INLINE_GET_STR_MAX_BITS		10000000
+
+/*
+ * fib_text_datum converts a computed F(n) to fib_text()'s result: by one
+ * mpz_get_str call, the fastest way, or by the interruptible conversion of
+ * the workers for a value so large that mpz_get_str could hold off a cancel.
+ */
 static Datum
 fib_text_datum(const mpz_t value)
 {
-	return PointerGetDatum(pg_fib_mpz_to_text(value));
+	size_t		ndigits;
+	FibDigit   *digits;
+
+	if (mpz_sizeinbase(value, 2) <= FIB_INLINE_GET_STR_MAX_BITS)
+		return PointerGetDatum(pg_fib_mpz_to_text(value));
+	digits = pg_fib_mpz_to_digits(value, &ndigits, NULL, NULL);
+	return PointerGetDatum(pg_fib_digits_to_text(digits, ndigits, mpz_sgn(value) < 0));
 }
 
 /*
@@ -254,7 +289,7 @@ pg_fib_fib_request(PG_FUNCTION_ARGS)
 {
 	FibJobRow	row;
 
-	fib_request_row(get_func_namespace(fcinfo->flinfo->fn_oid), PG_GETARG_INT64(0), &row);
+	fib_request_row(get_func_namespace(fcinfo->flinfo->fn_oid), PG_GETARG_INT64(0), &row, 0);
 	PG_RETURN_DATUM(fib_row_datum(fcinfo, &row));
 }
 
@@ -298,10 +333,11 @@ pg_fib_fib_wait(PG_FUNCTION_ARGS)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("timeout must not be negative"),
+				 errdetail("fib_wait(n, timeout) waits at most timeout for the job of F(n) to end."),
 				 errhint("Pass a timeout of zero or more, such as '30 seconds'.")));
 	deadline = GetCurrentTimestamp() + (TimestampTz) Min(timeout_us, (double) PG_INT64_MAX / 2);
 
-	fib_request_row(namespace, n, &row);
+	fib_request_row(namespace, n, &row, deadline);
 	if (fib_job_finished(&row))
 		PG_RETURN_DATUM(fib_row_datum(fcinfo, &row));
 
@@ -329,4 +365,35 @@ pg_fib_fib_wait(PG_FUNCTION_ARGS)
 	}
 	ConditionVariableCancelSleep();
 	PG_RETURN_DATUM(fib_row_datum(fcinfo, &row));
+}
+
+/*
+ * pg_fib_worker_pids implements fib_worker_pids() RETURNS integer[]: the
+ * process ids of the compute workers running now, from shared memory, for
+ * fib_requeue_orphans().  Unlike pg_stat_activity it shows them to any
+ * role.
+ */
+Datum
+pg_fib_worker_pids(PG_FUNCTION_ARGS)
+{
+	int			pids[PG_FIB_MAX_WORKERS];
+	Datum		elems[PG_FIB_MAX_WORKERS];
+	int			count = pg_fib_running_workers(pids);
+	int			i;
+
+	for (i = 0; i < count; i++)
+		elems[i] = Int32GetDatum(pids[i]);
+	PG_RETURN_ARRAYTYPE_P(construct_array(elems, count, INT4OID, sizeof(int32),
+										  true, TYPALIGN_INT));
+}
+
+/*
+ * pg_fib_wake_workers_sql implements fib_wake_workers(): it sets the latch
+ * of every idle compute worker, after fib_requeue_orphans() queued jobs.
+ */
+Datum
+pg_fib_wake_workers_sql(PG_FUNCTION_ARGS)
+{
+	pg_fib_wake_workers();
+	PG_RETURN_VOID();
 }

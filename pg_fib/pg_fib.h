@@ -27,6 +27,7 @@
 #include <gmp.h>
 
 #include "storage/condition_variable.h"
+#include "utils/timestamp.h"
 #include "utils/numeric.h"
 
 /*
@@ -54,6 +55,7 @@ extern int	pg_fib_sync_max_n;
 extern int	pg_fib_memo_min_n;
 extern int	pg_fib_workers;
 extern char *pg_fib_database;
+extern int	pg_fib_max_queued;
 extern int	pg_fib_max_attempts;
 extern int	pg_fib_job_retention;
 extern int	pg_fib_memo_max_bytes;
@@ -115,10 +117,11 @@ extern uint64 pg_fib_mod(int64 n, uint64 m);
 /* shmem.c */
 extern void pg_fib_shmem_init(void);
 extern bool pg_fib_is_queue_database(void);
-extern void pg_fib_post_request(uint64 absn);
+extern void pg_fib_post_request(uint64 absn, TimestampTz deadline);
 extern void pg_fib_post_memoize(uint64 absn);
 extern void pg_fib_post_hit(uint64 absn);
 extern bool pg_fib_running_progress(uint64 absn, double *progress);
+extern int	pg_fib_running_workers(int *pids);
 extern ConditionVariable *pg_fib_jobs_cv(void);
 
 /* the keeper's side of the request slots */
@@ -136,10 +139,12 @@ typedef struct FibTakenSlot
 	FibSlotKind kind;
 	uint64		n;
 	int64		hits;
+	int			sqlerrcode;		/* the keeper's refusal of a REQUEST, if */
+	const char *error;			/* error is not NULL */
 } FibTakenSlot;
 
 extern void pg_fib_keeper_attach(void);
-extern int	pg_fib_keeper_take(FibTakenSlot *taken, int max);
+extern int	pg_fib_keeper_take(FibTakenSlot *taken, int max, bool include_hits);
 extern void pg_fib_keeper_answer(const FibTakenSlot *taken, int ntaken,
 								 const char *error);
 extern void pg_fib_worker_attach(int index);

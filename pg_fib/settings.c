@@ -52,6 +52,12 @@ int			pg_fib_memo_min_n = 5000;
 int			pg_fib_workers = 1;
 char	   *pg_fib_database = NULL;
 
+/*
+ * The most jobs that may wait in the queue: beyond it fib_request() of a new
+ * n is refused, so that no role can queue work without bound.
+ */
+int			pg_fib_max_queued = 10000;
+
 /* How many times a job is tried before it ends "failed". */
 int			pg_fib_max_attempts = 3;
 
@@ -109,6 +115,14 @@ pg_fib_settings_init(void)
 							   "postgres",
 							   PGC_POSTMASTER, 0,
 							   NULL, NULL, NULL);
+
+	DefineCustomIntVariable("pg_fib.max_queued",
+							"Most jobs that may wait in the queue.",
+							"Beyond it, fib_request() of a new n is refused until the queue drains.",
+							&pg_fib_max_queued,
+							10000, 0, INT_MAX,
+							PGC_SIGHUP, 0,
+							NULL, NULL, NULL);
 
 	DefineCustomIntVariable("pg_fib.max_attempts",
 							"Number of times a job is tried before it ends failed.",

@@ -60,7 +60,8 @@ typedef struct FibSlot
 	int64		hits;
 	uint64		ticket;			/* tells a REQUEST's caller its slot */
 	bool		abandoned;		/* the caller stopped waiting */
-	char		error[256];		/* the keeper's refusal, if any */
+	int			sqlerrcode;		/* the keeper's refusal, if error is set */
+	char		error[256];
 } FibSlot;
 
 typedef struct FibWorkerState
@@ -88,6 +89,14 @@ static FibShared *fib_shared = NULL;
 static shmem_request_hook_type prev_shmem_request_hook = NULL;
 static shmem_startup_hook_type prev_shmem_startup_hook = NULL;
 static int	fib_my_worker_index = -1;
+
+/*
+ * The ticket of the REQUEST this backend waits for, if any: a backend
+ * terminated while waiting (FATAL does not unwind through PG_FINALLY)
+ * gives its slot back from fib_request_exit.
+ */
+static volatile uint64 fib_waiting_ticket = 0;
+static bool fib_request_exit_registered = false;
 static Oid	fib_queue_database = InvalidOid;
 
 /* fib_shmem_request asks for pg_fib's shared memory and its lock. */
@@ -259,9 +268,18 @@ fib_abandon_request(uint64 ticket)
 	LWLockRelease(fib_shared->lock);
 }
 
+/* fib_request_exit gives back the slot of a request left at exit. */
+static void
+fib_request_exit(int code, Datum arg)
+{
+	if (fib_waiting_ticket != 0)
+		fib_abandon_request(fib_waiting_ticket);
+	fib_waiting_ticket = 0;
+}
+
 /*
- * fib_request_error raises the error of a REQUEST the keeper could not
- * take in.
+ * fib_keeper_unavailable raises the error of a REQUEST that no keeper
+ * takes in.
  */
 static void
 fib_keeper_unavailable(void)
@@ -276,18 +294,25 @@ fib_keeper_unavailable(void)
 
 /*
  * pg_fib_post_request asks the keeper to queue F(absn) and waits until the
- * job is committed.  It raises an error if the keeper refused it or is not
- * running; a cancel while waiting is honoured at once.
+ * job is committed, or until deadline when it is not 0.  It raises an error
+ * if the keeper refused it, is not running, or did not answer by the
+ * deadline; a cancel while waiting is honoured at once.
  */
 void
-pg_fib_post_request(uint64 absn)
+pg_fib_post_request(uint64 absn, TimestampTz deadline)
 {
 	volatile uint64 ticket = 0;
 	volatile TimestampTz keeper_missing_since = 0;
 	char		error[256];
 	volatile bool answered = false;
+	volatile int sqlerrcode = 0;
 
 	error[0] = '\0';
+	if (!fib_request_exit_registered)
+	{
+		before_shmem_exit(fib_request_exit, (Datum) 0);
+		fib_request_exit_registered = true;
+	}
 	ConditionVariablePrepareToSleep(&fib_shared->answered_cv);
 	PG_TRY();
 	{
@@ -303,6 +328,7 @@ pg_fib_post_request(uint64 absn)
 					if (fib_shared->slots[i].kind != FIB_SLOT_FREE)
 						continue;
 					ticket = fib_shared->next_ticket++;
+					fib_waiting_ticket = ticket;
 					fib_post_slot(&fib_shared->slots[i], FIB_SLOT_REQUEST, absn, ticket);
 					break;
 				}
@@ -317,6 +343,7 @@ pg_fib_post_request(uint64 absn)
 						slot->state == FIB_SLOT_ANSWERED)
 					{
 						strlcpy(error, slot->error, sizeof(error));
+						sqlerrcode = slot->sqlerrcode;
 						slot->kind = FIB_SLOT_FREE;
 						answered = true;
 						break;
@@ -339,6 +366,12 @@ pg_fib_post_request(uint64 absn)
 										   GetCurrentTimestamp(),
 										   FIB_KEEPER_WAIT_MS))
 				fib_keeper_unavailable();
+			if (deadline != 0 && GetCurrentTimestamp() >= deadline)
+				ereport(ERROR,
+						(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+						 errmsg("could not queue F(" UINT64_FORMAT ") within the timeout", absn),
+						 errdetail("The pg_fib keeper did not take the request in before the timeout passed."),
+						 errhint("Call fib_wait(n) again with a longer timeout.")));
 
 			(void) ConditionVariableTimedSleep(&fib_shared->answered_cv, 1000,
 											   PG_WAIT_EXTENSION);
@@ -349,9 +382,16 @@ pg_fib_post_request(uint64 absn)
 		ConditionVariableCancelSleep();
 		if (ticket != 0 && !answered)
 			fib_abandon_request(ticket);
+		fib_waiting_ticket = 0;
 	}
 	PG_END_TRY();
 
+	if (error[0] != '\0' && sqlerrcode == ERRCODE_CONFIGURATION_LIMIT_EXCEEDED)
+		ereport(ERROR,
+				(errcode(ERRCODE_CONFIGURATION_LIMIT_EXCEEDED),
+				 errmsg("could not queue F(" UINT64_FORMAT "): the queue is full", absn),
+				 errdetail("The pg_fib keeper reported: %s", error),
+				 errhint("Try again when the queue has drained, or ask a superuser to raise \"pg_fib.max_queued\".")));
 	if (error[0] != '\0')
 		ereport(ERROR,
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
@@ -386,6 +426,28 @@ pg_fib_running_progress(uint64 absn, double *progress)
 	}
 	LWLockRelease(fib_shared->lock);
 	return found;
+}
+
+/*
+ * pg_fib_running_workers fills pids with the process ids of the compute
+ * workers attached now and returns how many there are.
+ */
+int
+pg_fib_running_workers(int *pids)
+{
+	int			count = 0;
+	int			i;
+
+	if (fib_shared == NULL)
+		return 0;
+	LWLockAcquire(fib_shared->lock, LW_SHARED);
+	for (i = 0; i < PG_FIB_MAX_WORKERS; i++)
+	{
+		if (fib_shared->workers[i].pid != 0)
+			pids[count++] = fib_shared->workers[i].pid;
+	}
+	LWLockRelease(fib_shared->lock);
+	return count;
 }
 
 /* pg_fib_jobs_cv is the condition variable broadcast when a job ends. */
@@ -425,11 +487,12 @@ pg_fib_keeper_attach(void)
 
 /*
  * pg_fib_keeper_take copies up to max posted slots of this database into
- * taken and marks them taken; fire-and-forget slots are freed at once.
+ * taken and marks them taken, memo hits only when include_hits;
+ * fire-and-forget slots are freed at once.
  * Slots posted from another database are answered with an error.
  */
 int
-pg_fib_keeper_take(FibTakenSlot *taken, int max)
+pg_fib_keeper_take(FibTakenSlot *taken, int max, bool include_hits)
 {
 	int			ntaken = 0;
 	int			i;
@@ -442,6 +505,8 @@ pg_fib_keeper_take(FibTakenSlot *taken, int max)
 
 		if (slot->kind == FIB_SLOT_FREE || slot->state != FIB_SLOT_POSTED)
 			continue;
+		if (slot->kind == FIB_SLOT_HIT && !include_hits)
+			continue;
 		if (slot->database != MyDatabaseId)
 		{
 			if (slot->kind == FIB_SLOT_REQUEST)
@@ -449,6 +514,7 @@ pg_fib_keeper_take(FibTakenSlot *taken, int max)
 				snprintf(slot->error, sizeof(slot->error),
 						 "requests are taken only in database \"%s\"",
 						 pg_fib_database);
+				slot->sqlerrcode = ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE;
 				slot->state = FIB_SLOT_ANSWERED;
 				refused = true;
 			}
@@ -460,6 +526,8 @@ pg_fib_keeper_take(FibTakenSlot *taken, int max)
 		taken[ntaken].kind = slot->kind;
 		taken[ntaken].n = slot->n;
 		taken[ntaken].hits = slot->hits;
+		taken[ntaken].sqlerrcode = 0;
+		taken[ntaken].error = NULL;
 		ntaken++;
 		if (slot->kind == FIB_SLOT_REQUEST)
 			slot->state = FIB_SLOT_TAKEN;
@@ -473,8 +541,9 @@ pg_fib_keeper_take(FibTakenSlot *taken, int max)
 }
 
 /*
- * pg_fib_keeper_answer marks the taken REQUEST slots answered, with error
- * when the keeper could not write them, and wakes their callers.
+ * pg_fib_keeper_answer marks the taken REQUEST slots answered and wakes
+ * their callers: refused with error when it is not NULL (the keeper could
+ * not write the batch), else with each slot's own refusal, if any.
  */
 void
 pg_fib_keeper_answer(const FibTakenSlot *taken, int ntaken, const char *error)
@@ -493,7 +562,18 @@ pg_fib_keeper_answer(const FibTakenSlot *taken, int ntaken, const char *error)
 			slot->kind = FIB_SLOT_FREE;
 			continue;
 		}
-		strlcpy(slot->error, error ? error : "", sizeof(slot->error));
+		if (error != NULL)
+		{
+			strlcpy(slot->error, error, sizeof(slot->error));
+			slot->sqlerrcode = ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE;
+		}
+		else if (taken[i].error != NULL)
+		{
+			strlcpy(slot->error, taken[i].error, sizeof(slot->error));
+			slot->sqlerrcode = taken[i].sqlerrcode;
+		}
+		else
+			slot->error[0] = '\0';
 		slot->state = FIB_SLOT_ANSWERED;
 	}
 	LWLockRelease(fib_shared->lock);

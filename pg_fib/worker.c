@@ -36,6 +36,7 @@
 #include "storage/latch.h"
 #include "tcop/tcopprot.h"
 #include "utils/builtins.h"
+#include "utils/guc.h"
 #include "utils/memutils.h"
 #include "utils/snapmgr.h"
 #include "utils/timestamp.h"
@@ -101,15 +102,25 @@ fib_worker_start(void)
 	pqsignal(SIGTERM, die);
 	BackgroundWorkerUnblockSignals();
 	BackgroundWorkerInitializeConnection(pg_fib_database, NULL, 0);
+
+	/*
+	 * The workers run as the bootstrap superuser: a search_path set on the
+	 * database must not put anybody's functions or operators in front of
+	 * pg_catalog's in their queries.
+	 */
+	SetConfigOption("search_path", "pg_catalog, pg_temp", PGC_SUSET, PGC_S_OVERRIDE);
 }
 
 /*
  * fib_begin opens a transaction with an SPI connection and a snapshot:
  * the bracket around each unit of work of a worker.
  */
+static MemoryContext fib_outer_context = NULL;
+
 static void
 fib_begin(const char *activity)
 {
+	fib_outer_context = CurrentMemoryContext;
 	SetCurrentStatementStartTimestamp();
 	StartTransactionCommand();
 	SPI_connect();
@@ -117,15 +128,42 @@ fib_begin(const char *activity)
 	pgstat_report_activity(STATE_RUNNING, activity);
 }
 
-/* fib_commit closes the bracket opened by fib_begin. */
+/*
+ * fib_commit closes the bracket opened by fib_begin, back in the memory
+ * context that was current before it (not TopMemoryContext, where a commit
+ * leaves it).
+ */
 static void
 fib_commit(void)
 {
 	SPI_finish();
 	PopActiveSnapshot();
 	CommitTransactionCommand();
+	MemoryContextSwitchTo(fib_outer_context);
 	pgstat_report_stat(false);
 	pgstat_report_activity(STATE_IDLE, NULL);
+}
+
+/*
+ * fib_log_and_abort ends a unit of work that raised an error: it logs the
+ * error, aborts the transaction if one is open, and returns to context.
+ * Called from PG_CATCH.  Returns a copy of the error's message.
+ */
+static char *
+fib_log_and_abort(MemoryContext context, const char *what)
+{
+	ErrorData  *edata;
+	char	   *message;
+
+	MemoryContextSwitchTo(context);
+	edata = CopyErrorData();
+	FlushErrorState();
+	AbortCurrentTransaction();
+	MemoryContextSwitchTo(context);
+	ereport(LOG, (errmsg("%s: %s", what, edata->message)));
+	message = pstrdup(edata->message);
+	FreeErrorData(edata);
+	return message;
 }
 
 /*
@@ -164,21 +202,37 @@ fib_exec(const char *query, int nargs, Oid *types, Datum *values, int expected)
 			 query, SPI_result_code_string(ret));
 }
 
+/* fib_queued_jobs counts the jobs waiting in the queue. */
+static int64
+fib_queued_jobs(const char *schema)
+{
+	bool		isnull;
+
+	fib_exec(psprintf("SELECT count(*) FROM %s.fib_jobs WHERE state = 'queued'", schema),
+			 0, NULL, NULL, SPI_OK_SELECT);
+	return DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc,
+									   1, &isnull));
+}
+
 /*
  * fib_keeper_write writes the taken slots: a job row for each REQUEST and
  * MEMOIZE slot whose value is not memoized yet (or whose job failed before,
- * for a REQUEST), and the hit counts.  Returns an error text for the
- * callers when pg_fib is not installed here.
+ * for a REQUEST), and the hit counts.  While pg_fib.max_queued jobs wait, a
+ * REQUEST of a new n is refused (in its slot) and a MEMOIZE dropped.
+ * Returns an error text for all the callers when pg_fib is not installed
+ * here.
  */
 static const char *
-fib_keeper_write(const FibTakenSlot *taken, int ntaken)
+fib_keeper_write(FibTakenSlot *taken, int ntaken)
 {
 	char	   *schema;
 	char	   *request_sql;
 	char	   *memoize_sql;
 	char	   *hit_sql;
+	char	   *known_sql;
 	int			i;
 	bool		queued = false;
+	int64		waiting;
 
 	fib_begin("pg_fib keeper: writing requests");
 	schema = fib_schema();
@@ -202,8 +256,14 @@ fib_keeper_write(const FibTakenSlot *taken, int ntaken)
 						   " SELECT $1 WHERE NOT EXISTS (SELECT FROM %1$s.fib_memo m WHERE m.n = $1)"
 						   " ON CONFLICT (n) DO NOTHING",
 						   schema);
-	hit_sql = psprintf("UPDATE %s.fib_memo SET hits = hits + $2, last_used = now()"
-					   " WHERE n = $1", schema);
+	/* Hits skip a row someone holds locked: they are hints, not worth a wait. */
+	hit_sql = psprintf("UPDATE %1$s.fib_memo SET hits = hits + $2, last_used = now()"
+					   " WHERE n = (SELECT n FROM %1$s.fib_memo WHERE n = $1"
+					   " FOR UPDATE SKIP LOCKED)", schema);
+	known_sql = psprintf("SELECT FROM %1$s.fib_jobs WHERE n = $1 AND state <> 'failed'"
+						 " UNION ALL SELECT FROM %1$s.fib_memo WHERE n = $1",
+						 schema);
+	waiting = fib_queued_jobs(schema);
 
 	for (i = 0; i < ntaken; i++)
 	{
@@ -215,11 +275,27 @@ fib_keeper_write(const FibTakenSlot *taken, int ntaken)
 		switch (taken[i].kind)
 		{
 			case FIB_SLOT_REQUEST:
+				if (waiting >= pg_fib_max_queued)
+				{
+					/* a full queue still answers for what it knows */
+					fib_exec(known_sql, 1, types, values, SPI_OK_SELECT);
+					if (SPI_processed == 0)
+					{
+						taken[i].sqlerrcode = ERRCODE_CONFIGURATION_LIMIT_EXCEEDED;
+						taken[i].error = psprintf(INT64_FORMAT " jobs are queued, the most \"pg_fib.max_queued\" allows",
+												  waiting);
+					}
+					break;
+				}
 				fib_exec(request_sql, 1, types, values, SPI_OK_INSERT);
+				waiting += SPI_processed;
 				queued = true;
 				break;
 			case FIB_SLOT_MEMOIZE:
+				if (waiting >= pg_fib_max_queued)
+					break;		/* a hint: dropped */
 				fib_exec(memoize_sql, 1, types, values, SPI_OK_INSERT);
+				waiting += SPI_processed;
 				queued = true;
 				break;
 			case FIB_SLOT_HIT:
@@ -267,15 +343,66 @@ fib_keeper_requeue_orphans(void)
 }
 
 /*
- * pg_fib_keeper_main is the keeper's entry point: it waits on its latch
- * for posted slots and writes them, and every FIB_ORPHAN_CHECK_MS requeues
- * orphaned jobs.
+ * fib_keeper_round takes up to FIB_TAKE_MAX posted slots (memo hits only
+ * when include_hits) and writes them.  An error is answered to the callers
+ * and logged; the keeper goes on.  Returns how many slots it took.
+ */
+static int
+fib_keeper_round(MemoryContext loop_context, bool include_hits)
+{
+	FibTakenSlot taken[FIB_TAKE_MAX];
+	int			ntaken = pg_fib_keeper_take(taken, FIB_TAKE_MAX, include_hits);
+
+	if (ntaken == 0)
+		return 0;
+	PG_TRY();
+	{
+		const char *error = fib_keeper_write(taken, ntaken);
+
+		pg_fib_keeper_answer(taken, ntaken, error);
+	}
+	PG_CATCH();
+	{
+		char	   *message = fib_log_and_abort(loop_context,
+												"pg_fib keeper could not write requests");
+
+		pg_fib_keeper_answer(taken, ntaken, message);
+	}
+	PG_END_TRY();
+	return ntaken;
+}
+
+/*
+ * fib_keeper_guarded_requeue requeues orphaned jobs; an error is logged and
+ * the keeper goes on.
+ */
+static void
+fib_keeper_guarded_requeue(MemoryContext loop_context)
+{
+	PG_TRY();
+	{
+		fib_keeper_requeue_orphans();
+	}
+	PG_CATCH();
+	{
+		(void) fib_log_and_abort(loop_context, "pg_fib keeper could not requeue orphaned jobs");
+	}
+	PG_END_TRY();
+}
+
+/*
+ * pg_fib_keeper_main is the keeper's entry point.  Each round it writes
+ * one batch of posted slots, memo hits once every FIB_KEEPER_TICK_MS,
+ * requeues orphaned jobs every FIB_ORPHAN_CHECK_MS, and sleeps on its latch
+ * unless more slots may be waiting.  However busy the slots keep it, the
+ * timers still run.
  */
 void
 pg_fib_keeper_main(Datum main_arg)
 {
 	MemoryContext loop_context;
-	volatile TimestampTz last_orphan_check = 0;
+	TimestampTz last_orphan_check = 0;
+	TimestampTz last_hits = 0;
 
 	fib_worker_start();
 	pg_fib_keeper_attach();
@@ -285,7 +412,7 @@ pg_fib_keeper_main(Datum main_arg)
 
 	for (;;)
 	{
-		FibTakenSlot taken[FIB_TAKE_MAX];
+		bool		include_hits;
 		int			ntaken;
 
 		ResetLatch(MyLatch);
@@ -298,40 +425,22 @@ pg_fib_keeper_main(Datum main_arg)
 		MemoryContextReset(loop_context);
 		MemoryContextSwitchTo(loop_context);
 
-		while ((ntaken = pg_fib_keeper_take(taken, FIB_TAKE_MAX)) > 0)
-		{
-			PG_TRY();
-			{
-				const char *error = fib_keeper_write(taken, ntaken);
-
-				pg_fib_keeper_answer(taken, ntaken, error);
-			}
-			PG_CATCH();
-			{
-				ErrorData  *edata;
-
-				MemoryContextSwitchTo(loop_context);
-				edata = CopyErrorData();
-				FlushErrorState();
-				AbortCurrentTransaction();
-				pg_fib_keeper_answer(taken, ntaken, edata->message);
-				ereport(LOG,
-						(errmsg("pg_fib keeper could not write requests: %s",
-								edata->message)));
-				FreeErrorData(edata);
-			}
-			PG_END_TRY();
-		}
+		include_hits = TimestampDifferenceExceeds(last_hits, GetCurrentTimestamp(),
+												  FIB_KEEPER_TICK_MS);
+		ntaken = fib_keeper_round(loop_context, include_hits);
+		if (include_hits)
+			last_hits = GetCurrentTimestamp();
 
 		if (TimestampDifferenceExceeds(last_orphan_check, GetCurrentTimestamp(),
 									   FIB_ORPHAN_CHECK_MS))
 		{
-			fib_keeper_requeue_orphans();
+			fib_keeper_guarded_requeue(loop_context);
 			last_orphan_check = GetCurrentTimestamp();
 		}
 
-		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
-						 FIB_KEEPER_TICK_MS, PG_WAIT_EXTENSION);
+		if (ntaken < FIB_TAKE_MAX)
+			(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
+							 FIB_KEEPER_TICK_MS, PG_WAIT_EXTENSION);
 	}
 }
 
@@ -392,8 +501,9 @@ fib_worker_claim(uint64 *absn)
 }
 
 /*
- * fib_worker_compute computes F(absn) and stores it: the memo row and the
- * job's "done" in one transaction.
+ * fib_worker_compute computes F(absn) and its digits outside any
+ * transaction (a long computation must not hold back vacuum), then stores
+ * them: the memo row and the job's "done" in one transaction.
  */
 static void
 fib_worker_compute(uint64 absn)
@@ -404,10 +514,10 @@ fib_worker_compute(uint64 absn)
 	instr_time	start;
 	instr_time	elapsed;
 	double		compute_ms;
-	char	   *activity = psprintf("pg_fib worker: computing F(" UINT64_FORMAT ")", absn);
 	char	   *schema;
 
-	fib_begin(activity);
+	pgstat_report_activity(STATE_RUNNING,
+						   psprintf("pg_fib worker: computing F(" UINT64_FORMAT ")", absn));
 	INSTR_TIME_SET_CURRENT(start);
 	pg_fib_arena_begin(&arena);
 	PG_TRY();
@@ -429,6 +539,7 @@ fib_worker_compute(uint64 absn)
 	INSTR_TIME_SUBTRACT(elapsed, start);
 	compute_ms = INSTR_TIME_GET_MILLISEC(elapsed);
 
+	fib_begin("pg_fib worker: storing a result");
 	schema = fib_schema();
 	if (schema == NULL)
 		ereport(ERROR,
@@ -510,10 +621,33 @@ fib_worker_run_job(uint64 absn, MemoryContext job_context)
 		edata = CopyErrorData();
 		FlushErrorState();
 		AbortCurrentTransaction();
+		MemoryContextSwitchTo(job_context);
 		fib_worker_record_failure(absn, edata);
 	}
 	PG_END_TRY();
 	pg_fib_worker_set_job(0);
+}
+
+/*
+ * fib_worker_guarded_claim claims a job like fib_worker_claim; an error is
+ * logged, and reported as no job.
+ */
+static bool
+fib_worker_guarded_claim(uint64 *absn, MemoryContext job_context)
+{
+	volatile bool claimed = false;
+
+	PG_TRY();
+	{
+		claimed = fib_worker_claim(absn);
+	}
+	PG_CATCH();
+	{
+		(void) fib_log_and_abort(job_context, "pg_fib worker could not claim a job");
+		claimed = false;
+	}
+	PG_END_TRY();
+	return claimed;
 }
 
 /*
@@ -545,7 +679,7 @@ pg_fib_worker_main(Datum main_arg)
 		MemoryContextReset(job_context);
 		MemoryContextSwitchTo(job_context);
 
-		if (!fib_worker_claim(&absn))
+		if (!fib_worker_guarded_claim(&absn, job_context))
 		{
 			(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
 							 FIB_IDLE_WAIT_MS, PG_WAIT_EXTENSION);

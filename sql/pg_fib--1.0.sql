@@ -115,27 +115,46 @@ COMMENT ON FUNCTION fib_wait(bigint, interval) IS
 -- fib_maintain() is for pg_cron (see fib_schedule_maintenance) or any other
 -- scheduler.
 
+-- The compute workers running now, from pg_fib's shared memory (unlike
+-- pg_stat_activity, which hides other roles' backend types), and their wake-up.
+CREATE FUNCTION fib_worker_pids() RETURNS integer[]
+AS 'MODULE_PATHNAME', 'pg_fib_worker_pids'
+LANGUAGE C VOLATILE STRICT PARALLEL RESTRICTED;
+
+CREATE FUNCTION fib_wake_workers() RETURNS void
+AS 'MODULE_PATHNAME', 'pg_fib_wake_workers_sql'
+LANGUAGE C VOLATILE STRICT PARALLEL RESTRICTED;
+
+-- SECURITY DEFINER, with a fixed search_path: a role granted EXECUTE may run
+-- the upkeep without privileges on the tables.
 CREATE FUNCTION fib_requeue_orphans() RETURNS integer
-LANGUAGE sql VOLATILE
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
+DECLARE
+    requeued integer;
+BEGIN
     WITH orphans AS (
         UPDATE @extschema@.fib_jobs
            SET state = CASE WHEN attempts >= current_setting('pg_fib.max_attempts')::integer
                             THEN 'failed' ELSE 'queued' END,
                finished_at = CASE WHEN attempts >= current_setting('pg_fib.max_attempts')::integer
-                                  THEN now() END,
+                                  THEN clock_timestamp() END,
                error = CASE WHEN attempts >= current_setting('pg_fib.max_attempts')::integer
                             THEN format('gave up after %s attempts: the worker computing it died each time', attempts)
                             ELSE 'the worker computing it died; requeued' END,
                progress = 0,
                worker_pid = NULL
          WHERE state = 'running'
-           AND (worker_pid IS NULL OR worker_pid NOT IN
-                (SELECT pid FROM pg_stat_activity WHERE backend_type = 'pg_fib worker'))
+           AND (worker_pid IS NULL OR worker_pid <> ALL (@extschema@.fib_worker_pids()))
         RETURNING 1
     )
-    SELECT count(*)::integer FROM orphans
+    SELECT count(*) INTO requeued FROM orphans;
+    IF requeued > 0 THEN
+        PERFORM @extschema@.fib_wake_workers();
+    END IF;
+    RETURN requeued;
+END
 $$;
 
 COMMENT ON FUNCTION fib_requeue_orphans() IS
@@ -144,7 +163,7 @@ COMMENT ON FUNCTION fib_requeue_orphans() IS
 CREATE FUNCTION fib_maintain(OUT requeued integer, OUT purged integer,
                              OUT evicted integer, OUT memo_bytes bigint)
 RETURNS record
-LANGUAGE plpgsql VOLATILE
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
@@ -203,5 +222,6 @@ $$;
 COMMENT ON FUNCTION fib_schedule_maintenance(text) IS
 'Registers fib_maintain() with pg_cron as the job "pg_fib maintenance" (replacing an earlier one)';
 
-REVOKE EXECUTE ON FUNCTION fib_requeue_orphans(), fib_maintain(), fib_schedule_maintenance(text)
+REVOKE EXECUTE ON FUNCTION fib_requeue_orphans(), fib_maintain(), fib_schedule_maintenance(text),
+    fib_worker_pids(), fib_wake_workers()
     FROM PUBLIC;

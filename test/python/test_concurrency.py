@@ -38,7 +38,3 @@ def test_many_sessions_at_once(connect):
         t.join(timeout=120)
     assert not any(t.is_alive() for t in threads)
     assert failures == []
-
-    active = conns[0].execute(
-        "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()").fetchone()[0]
-    assert active >= SESSIONS

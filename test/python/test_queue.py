@@ -109,7 +109,7 @@ def test_worker_wakes_at_once(connect):
     on a polling tick (the idle workers sleep 10 s between looks)."""
     c = connect()
     overheads = []
-    for i in range(5):
+    for i in range(20):
         n = SYNC_MAX_N + 100 + i
         forget(c, n)
         start = time.monotonic()
@@ -118,7 +118,8 @@ def test_worker_wakes_at_once(connect):
         assert row[0] == "done"
         overheads.append(elapsed_ms - row[1])
     overheads.sort()
-    assert overheads[len(overheads) // 2] < 250, overheads
+    assert overheads[len(overheads) // 2] < 50, overheads
+    assert overheads[-1] < 500, overheads
 
 
 def test_two_workers_run_two_jobs_at_once(conn):
@@ -141,8 +142,9 @@ def test_cancel_of_the_worker_is_honoured_within_1s(conn):
     n = MAX_N - 3
     forget(conn, n)
     conn.execute("SELECT fib_request(%s)", (n,))
-    for threshold in (0.05, 0.5):   # in the computation, then in the decimal conversion
-        wait_running(conn, n, threshold)
+    for threshold, phase_end in ((0.02, 0.15), (0.5, 1.0)):   # computing, then converting
+        running = wait_running(conn, n, threshold)
+        assert running["progress"] < phase_end, running
         pid = job_row(conn, n)["worker_pid"]
         start = time.monotonic()
         conn.execute("SELECT pg_cancel_backend(%s)", (pid,))
@@ -233,8 +235,8 @@ def test_out_of_memory_fails_cleanly_after_bounded_attempts(conn):
     try:
         for pid in pids:
             _limit_address_space(pid, _address_space(pid) + 24 * 1024 * 1024)
-        conn.execute("SELECT fib_request(%s)", (n,))
-        failed = wait_finished(conn, n)
+        failed = dict(zip(["state", "error"], conn.execute(
+            "SELECT state, error FROM fib_wait(%s, '2 minutes')", (n,)).fetchone()))
         assert failed["state"] == "failed", failed
         assert "out of memory" in failed["error"]
         assert job_row(conn, n)["attempts"] == 3
@@ -318,3 +320,49 @@ def test_cancelled_jobs_leave_nothing_behind_in_the_worker(conn):
     assert worker_pids(conn) == pids
     growth = {pid: _resident(pid) - baseline[pid] for pid in pids}
     assert all(g < 20 * 1024 * 1024 for g in growth.values()), growth
+
+
+def test_inline_computation_honours_cancel_timeout_and_terminate_within_1s(connect):
+    """With pg_fib.sync_max_n raised to pg_fib.max_n (a superuser may), F(10^8)
+    is computed inside the caller's query; statement_timeout, a cancel and a
+    terminate still take effect within 1 s, in the computation and in the
+    decimal conversion."""
+    c = connect()
+    c.execute("SET pg_fib.sync_max_n = 100000000; SET pg_fib.memo_min_n = 2000000000")
+    for timeout in ("300ms", "1500ms"):          # computing, then converting
+        c.execute(f"SET statement_timeout = '{timeout}'")
+        start = time.monotonic()
+        with pytest.raises(errors.QueryCanceled):
+            c.execute("SELECT length(fib_text(100000000))")
+        elapsed = time.monotonic() - start
+        assert elapsed < float(timeout.rstrip("ms")) / 1000 + 1.0, elapsed
+    c.execute("RESET statement_timeout")
+
+    other = connect()
+    pid = c.info.backend_pid
+    threading.Timer(0.8, lambda: other.execute("SELECT pg_cancel_backend(%s)", (pid,))).start()
+    start = time.monotonic()
+    with pytest.raises(errors.QueryCanceled):
+        c.execute("SELECT length(fib_text(100000000))")
+    assert time.monotonic() - start < 1.8
+
+    threading.Timer(0.8, lambda: other.execute("SELECT pg_terminate_backend(%s)", (pid,))).start()
+    start = time.monotonic()
+    with pytest.raises(psycopg.OperationalError):
+        c.execute("SELECT length(fib_text(100000000))")
+    wait_for(lambda: other.execute("SELECT count(*) FROM pg_stat_activity WHERE pid = %s",
+                                   (pid,)).fetchone()[0] == 0, 5, what="the backend to exit")
+    assert time.monotonic() - start < 1.8
+
+
+def test_out_of_memory_in_fib_is_a_clean_error(connect):
+    c = connect()
+    c.execute("SET pg_fib.memo_min_n = 2000000000")
+    pid = c.info.backend_pid
+    try:
+        _limit_address_space(pid, _address_space(pid))
+        with pytest.raises(errors.OutOfMemory):
+            c.execute("SELECT fib(627177) IS NULL")
+    finally:
+        _unlimit_address_space(pid)
+    assert c.execute("SELECT length(fib(627177)::text)").fetchone()[0] == 131072

@@ -46,5 +46,7 @@ def test_memo_and_queue_on_hot_standby(conn, standby, database):
                                " WHERE backend_type LIKE 'pg_fib%%'").fetchall() == []
         with pytest.raises(errors.ReadOnlySqlTransaction):
             replica.execute("SELECT fib_request(%s)", (n + 1,))
+        with pytest.raises(errors.ReadOnlySqlTransaction):
+            replica.execute("SELECT fib_wait(%s, '1 second')", (n + 1,))
         # fib() beyond memo_min_n: from the memo when it is there, computed when not
         assert replica.execute("SELECT fib(600000) = fib(599999) + fib(599998)").fetchone()[0]

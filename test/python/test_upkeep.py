@@ -61,28 +61,37 @@ def test_maintain_purges_old_finished_jobs(conn):
 
 
 def test_maintain_keeps_the_memo_within_its_size(conn):
-    big, small, hot = SYNC_MAX_N + 41, SYNC_MAX_N + 42, SYNC_MAX_N + 43
-    for n in (big, small, hot):
+    """Of two values of the same size and cost, the one used more stays; a
+    value that cost nothing to compute goes first."""
+    used, unused, cheap = SYNC_MAX_N + 41, SYNC_MAX_N + 42, SYNC_MAX_N + 43
+    for n in (used, unused, cheap):
         forget(conn, n)
         assert conn.execute("SELECT state FROM fib_wait(%s)", (n,)).fetchone()[0] == "done"
-    # make the choice plain: "hot" is used a lot, "small" cost little
-    conn.execute("UPDATE fib_memo SET hits = 1000 WHERE n = %s", (hot,))
-    conn.execute("UPDATE fib_memo SET compute_ms = 0.001 WHERE n = %s", (small,))
-    total = conn.execute("SELECT sum(octet_length(value)) FROM fib_memo").fetchone()[0]
-    one = conn.execute("SELECT octet_length(value) FROM fib_memo WHERE n = %s", (hot,)).fetchone()[0]
-    limit_kb = (total - one // 2) // 1024       # room for all but about one value
+    conn.execute("UPDATE fib_memo SET compute_ms = 50, hits = 0 WHERE n IN (%s, %s)", (used, unused))
+    conn.execute("UPDATE fib_memo SET hits = 10 WHERE n = %s", (used,))
+    conn.execute("UPDATE fib_memo SET compute_ms = 0.001 WHERE n = %s", (cheap,))
+    sizes = dict(conn.execute("SELECT n, octet_length(value) FROM fib_memo WHERE n IN (%s, %s)",
+                              (used, unused)).fetchall())
+    assert sizes[used] == sizes[unused]
+    # room for every value ranked above "unused" (so "used" among them),
+    # and half of "unused": only the hits tell the two apart
+    above = conn.execute(
+        "SELECT sum(octet_length(value)) FROM fib_memo WHERE compute_ms * (1 + hits) / octet_length(value)"
+        " > (SELECT compute_ms * (1 + hits) / octet_length(value) FROM fib_memo WHERE n = %s)",
+        (unused,)).fetchone()[0]
+    limit_kb = (above + sizes[unused] // 2) // 1024
     _reload(conn, "pg_fib.memo_max_bytes", f"{limit_kb}kB")
     try:
         evicted, memo_bytes = conn.execute("SELECT evicted, memo_bytes FROM fib_maintain()").fetchone()
     finally:
         _reset(conn, "pg_fib.memo_max_bytes")
-    assert evicted >= 1
-    assert memo_bytes <= limit_kb * 1024
     kept = {r[0] for r in conn.execute("SELECT n FROM fib_memo")}
-    assert hot in kept and small not in kept
+    assert memo_bytes <= limit_kb * 1024
+    assert used in kept and unused not in kept and cheap not in kept
+    assert evicted >= 2
     # an evicted value is computed again on request
-    assert job(conn, small) is None
-    assert conn.execute("SELECT state FROM fib_wait(%s)", (small,)).fetchone()[0] == "done"
+    assert job(conn, unused) is None
+    assert conn.execute("SELECT state FROM fib_wait(%s)", (unused,)).fetchone()[0] == "done"
 
 
 def test_pg_cron_runs_fib_maintain(conn):

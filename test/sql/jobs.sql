@@ -54,6 +54,10 @@ SELECT fib_requeue_orphans();
 \echo :LAST_ERROR_SQLSTATE
 SELECT fib_schedule_maintenance();
 \echo :LAST_ERROR_SQLSTATE
+SELECT fib_worker_pids();
+\echo :LAST_ERROR_SQLSTATE
+SELECT fib_wake_workers();
+\echo :LAST_ERROR_SQLSTATE
 RESET ROLE;
 DROP ROLE fib_jobs_user;
 
