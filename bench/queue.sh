@@ -373,7 +373,7 @@ done
 
 {
     echo
-    echo "Figures are medians (of the $LATENCY_JOBS jobs; of the $BIG_RUNS runs, and GMP direct of its calls in ${SECONDS_PER_RUN} s, at least 5; of every query over $ROUNDS interleaved rounds of ${SECONDS_PER_RUN} s per pgbench variant), except throughput (one batch per setting) and p99; default settings (pg_fib.sync_max_n = $SYNC_MAX_N, pg_fib.memo_min_n = $MEMO_MIN_N, pg_fib.workers = 1 except where 2 is said), pgbench and its backend on CPU ${CPUS[0]}, pg_fib's workers on CPU ${CPUS[1]:-${CPUS[0]}} for the last two tables; $(nproc) cores, $(uname -m), PostgreSQL $("$PG_BINDIR/postgres" --version | awk '{print $3}'), GMP $("$PYTHON" -c 'import gmpy2; print(gmpy2.mp_version().split()[-1])')."
+    echo "Figures are medians (of the $LATENCY_JOBS jobs; of the $BIG_RUNS runs, and GMP direct of its calls in ${SECONDS_PER_RUN} s, at least 5; of every query over $ROUNDS interleaved rounds of ${SECONDS_PER_RUN} s per pgbench variant), except throughput (one batch per setting) and p99; default settings (pg_fib.sync_max_n = $SYNC_MAX_N, pg_fib.memo_min_n = $MEMO_MIN_N, pg_fib.workers = 1 except where 2 is said), pgbench and its backend on CPU ${CPUS[0]}, pg_fib's workers on CPU ${CPUS[1]:-${CPUS[0]}} for the last three tables; $(nproc) cores, $(uname -m), PostgreSQL $("$PG_BINDIR/postgres" --version | awk '{print $3}'), GMP $("$PYTHON" -c 'import gmpy2; print(gmpy2.mp_version().split()[-1])')."
 } >>"$RESULT"
 cat "$RESULT"
 echo "queue.sh took $(($(date +%s) - STARTED)) s" >&2
