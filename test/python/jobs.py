@@ -76,3 +76,16 @@ def server_digest(conn, n):
     text = conn.execute("SELECT fib_text(%s)", (n,)).fetchone()[0]
     return (len(text.lstrip("-")), text[:30], text[-30:],
             hashlib.sha256(text.encode()).hexdigest())
+
+
+def reload_setting(conn, setting, value):
+    """Set a reload-time setting for the whole cluster and reload."""
+    conn.execute(f"ALTER SYSTEM SET {setting} = '{value}'")
+    conn.execute("SELECT pg_reload_conf()")
+    time.sleep(0.3)
+
+
+def reset_setting(conn, setting):
+    conn.execute(f"ALTER SYSTEM RESET {setting}")
+    conn.execute("SELECT pg_reload_conf()")
+    time.sleep(0.3)

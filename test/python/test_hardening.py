@@ -12,7 +12,8 @@ import psycopg
 import pytest
 from psycopg import errors
 
-from jobs import MAX_N, forget, job, job_row, wait_finished, wait_for, wait_running, worker_pids
+from jobs import (MAX_N, forget, job, job_row, reload_setting, reset_setting, wait_finished, wait_for,
+                  wait_running, worker_pids)
 
 SYNC_MAX_N = 3_000_000
 
@@ -21,16 +22,6 @@ def _keeper_pid(conn):
     return conn.execute("SELECT pid FROM pg_stat_activity WHERE backend_type = 'pg_fib keeper'").fetchone()[0]
 
 
-def _reload(conn, setting, value):
-    conn.execute(f"ALTER SYSTEM SET {setting} = '{value}'")
-    conn.execute("SELECT pg_reload_conf()")
-    time.sleep(0.3)
-
-
-def _reset(conn, setting):
-    conn.execute(f"ALTER SYSTEM RESET {setting}")
-    conn.execute("SELECT pg_reload_conf()")
-    time.sleep(0.3)
 
 
 def test_callers_killed_while_waiting_give_their_slots_back(conn, database):
@@ -156,7 +147,7 @@ def test_a_full_queue_refuses_new_jobs_and_answers_known_ones(conn):
     forget(conn, known)
     forget(conn, new)
     assert conn.execute("SELECT state FROM fib_wait(%s)", (known,)).fetchone()[0] == "done"
-    _reload(conn, "pg_fib.max_queued", "0")
+    reload_setting(conn, "pg_fib.max_queued", "0")
     try:
         with pytest.raises(errors.ConfigurationLimitExceeded) as full:
             conn.execute("SELECT fib_request(%s)", (new,))
@@ -164,7 +155,7 @@ def test_a_full_queue_refuses_new_jobs_and_answers_known_ones(conn):
         assert job_row(conn, new) is None
         assert conn.execute("SELECT state FROM fib_request(%s)", (known,)).fetchone()[0] == "done"
     finally:
-        _reset(conn, "pg_fib.max_queued")
+        reset_setting(conn, "pg_fib.max_queued")
     assert conn.execute("SELECT state FROM fib_wait(%s)", (new,)).fetchone()[0] == "done"
 
 

@@ -6,21 +6,11 @@ import time
 import pytest
 from psycopg import errors
 
-from jobs import forget, job, job_row, wait_finished, wait_for
+from jobs import forget, job, job_row, reload_setting, reset_setting, wait_finished, wait_for
 
 SYNC_MAX_N = 3_000_000
 
 
-def _reload(conn, setting, value):
-    conn.execute(f"ALTER SYSTEM SET {setting} = '{value}'")
-    conn.execute("SELECT pg_reload_conf()")
-    time.sleep(0.2)
-
-
-def _reset(conn, setting):
-    conn.execute(f"ALTER SYSTEM RESET {setting}")
-    conn.execute("SELECT pg_reload_conf()")
-    time.sleep(0.2)
 
 
 def test_keeper_requeues_a_job_left_by_a_dead_worker(conn):
@@ -48,11 +38,11 @@ def test_maintain_purges_old_finished_jobs(conn):
     forget(conn, n)
     assert conn.execute("SELECT state FROM fib_wait(%s)", (n,)).fetchone()[0] == "done"
     conn.execute("UPDATE fib_jobs SET finished_at = now() - interval '2 hours' WHERE n = %s", (n,))
-    _reload(conn, "pg_fib.job_retention", "1h")
+    reload_setting(conn, "pg_fib.job_retention", "1h")
     try:
         purged = conn.execute("SELECT purged FROM fib_maintain()").fetchone()[0]
     finally:
-        _reset(conn, "pg_fib.job_retention")
+        reset_setting(conn, "pg_fib.job_retention")
     assert purged >= 1
     assert job_row(conn, n) is None
     # the value stays in the memo: status and text still answer
@@ -80,11 +70,11 @@ def test_maintain_keeps_the_memo_within_its_size(conn):
         " > (SELECT compute_ms * (1 + hits) / octet_length(value) FROM fib_memo WHERE n = %s)",
         (unused,)).fetchone()[0]
     limit_kb = (above + sizes[unused] // 2) // 1024
-    _reload(conn, "pg_fib.memo_max_bytes", f"{limit_kb}kB")
+    reload_setting(conn, "pg_fib.memo_max_bytes", f"{limit_kb}kB")
     try:
         evicted, memo_bytes = conn.execute("SELECT evicted, memo_bytes FROM fib_maintain()").fetchone()
     finally:
-        _reset(conn, "pg_fib.memo_max_bytes")
+        reset_setting(conn, "pg_fib.memo_max_bytes")
     kept = {r[0] for r in conn.execute("SELECT n FROM fib_memo")}
     assert memo_bytes <= limit_kb * 1024
     assert used in kept and unused not in kept and cheap not in kept
