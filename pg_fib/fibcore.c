@@ -99,6 +99,17 @@ pg_fib_abs(int64 n)
 }
 
 /*
+ * pg_fib_fib_is_negative tells whether F(n) is negative: the negafibonacci
+ * numbers follow F(-n) = (-1)^(n+1) F(n), so F(n) < 0 exactly when n is
+ * negative and even.
+ */
+bool
+pg_fib_fib_is_negative(int64 n)
+{
+	return n < 0 && n % 2 == 0;
+}
+
+/*
  * pg_fib_small returns F(absn) for absn <= 93, the largest that fits in
  * uint64, by plain addition: for so small an n that is cheaper than setting
  * up a GMP computation.
@@ -291,7 +302,7 @@ pg_fib_compute(mpz_t result, int64 n,
 		mpz_clears(a, b, t1, t2, NULL);
 	}
 
-	if (n < 0 && absn % 2 == 0)
+	if (pg_fib_fib_is_negative(n))
 		mpz_neg(result, result);
 
 	if (progress)

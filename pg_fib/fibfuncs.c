@@ -68,13 +68,13 @@ pg_fib_fib(PG_FUNCTION_ARGS)
 	{
 		int64		value = (int64) pg_fib_small(pg_fib_abs(n));
 
-		PG_RETURN_NUMERIC(int64_to_numeric(n < 0 && n % 2 == 0 ? -value : value));
+		PG_RETURN_NUMERIC(int64_to_numeric(pg_fib_fib_is_negative(n) ? -value : value));
 	}
 
 	digits = pg_fib_memo_or_inline(get_func_namespace(fcinfo->flinfo->fn_oid), n, &ndigits);
 	if (digits != NULL)
 		PG_RETURN_NUMERIC(pg_fib_digits_to_numeric(digits, ndigits,
-												   n < 0 && n % 2 == 0));
+												   pg_fib_fib_is_negative(n)));
 	PG_RETURN_DATUM(pg_fib_compute_datum(n, fib_numeric_datum));
 }
 

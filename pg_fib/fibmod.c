@@ -60,7 +60,7 @@ pg_fib_mod(int64 n, uint64 m)
 		}
 	}
 
-	if (n < 0 && absn % 2 == 0 && a != 0)
+	if (pg_fib_fib_is_negative(n) && a != 0)
 		a = m - a;
 	return a;
 }

@@ -277,7 +277,7 @@ pg_fib_fib_text(PG_FUNCTION_ARGS)
 	digits = pg_fib_memo_or_inline(get_func_namespace(fcinfo->flinfo->fn_oid), n, &ndigits);
 	if (digits != NULL)
 		PG_RETURN_TEXT_P(pg_fib_digits_to_text(digits, ndigits,
-											   n < 0 && n % 2 == 0));
+											   pg_fib_fib_is_negative(n)));
 	PG_RETURN_DATUM(pg_fib_compute_datum(n, fib_text_datum));
 }
 

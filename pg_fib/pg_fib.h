@@ -84,6 +84,7 @@ typedef struct FibArena
 } FibArena;
 
 extern uint64 pg_fib_abs(int64 n);
+extern bool pg_fib_fib_is_negative(int64 n);
 extern uint64 pg_fib_small(uint64 absn);
 extern double pg_fib_decimal_digits(uint64 n);
 extern void pg_fib_check_max_n(int64 n);
