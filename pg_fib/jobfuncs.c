@@ -103,9 +103,9 @@ fib_done_row(FibJobRow *row, int64 n)
 static bool
 fib_read_job(Oid namespace, int64 n, FibJobRow *row)
 {
+	static FibCachedPlan read_job = {NULL, InvalidOid};
 	MemoryContext caller_context = CurrentMemoryContext;
 	uint64		absn = pg_fib_abs(n);
-	const char *schema = quote_identifier(get_namespace_name(namespace));
 	Oid			types[2] = {INT8OID, INT8OID};
 	Datum		args[2];
 	SPIPlanPtr	plan;
@@ -114,18 +114,16 @@ fib_read_job(Oid namespace, int64 n, FibJobRow *row)
 	int			ret;
 
 	SPI_connect();
-	plan = SPI_prepare(psprintf("SELECT $2, state, progress, digits, requested_at,"
-								" started_at, finished_at, compute_ms, error,"
-								" EXISTS (SELECT FROM %1$s.fib_memo m WHERE m.n = $1)"
-								" FROM %1$s.fib_jobs WHERE n = $1"
-								" UNION ALL"
-								" SELECT $2, 'done', 1, digits, NULL, NULL, computed_at,"
-								" compute_ms, NULL, true FROM %1$s.fib_memo m WHERE n = $1"
-								" AND NOT EXISTS (SELECT FROM %1$s.fib_jobs j WHERE j.n = $1)",
-								schema),
-					   2, types);
-	if (plan == NULL)
-		elog(ERROR, "SPI_prepare failed: %s", SPI_result_code_string(SPI_result));
+	plan = pg_fib_cached_plan(&read_job, namespace,
+							  "SELECT $2, state, progress, digits, requested_at,"
+							  " started_at, finished_at, compute_ms, error,"
+							  " EXISTS (SELECT FROM %1$s.fib_memo m WHERE m.n = $1)"
+							  " FROM %1$s.fib_jobs WHERE n = $1"
+							  " UNION ALL"
+							  " SELECT $2, 'done', 1, digits, NULL, NULL, computed_at,"
+							  " compute_ms, NULL, true FROM %1$s.fib_memo m WHERE n = $1"
+							  " AND NOT EXISTS (SELECT FROM %1$s.fib_jobs j WHERE j.n = $1)",
+							  2, types);
 	args[0] = Int64GetDatum((int64) absn);
 	args[1] = Int64GetDatum(n);
 	ret = SPI_execute_snapshot(plan, args, NULL, GetLatestSnapshot(),

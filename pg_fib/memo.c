@@ -26,10 +26,6 @@
 
 #include "pg_fib.h"
 
-/* The plan of the memo lookup, and the schema it was prepared for. */
-static SPIPlanPtr fib_memo_plan = NULL;
-static Oid	fib_memo_plan_namespace = InvalidOid;
-
 /*
  * pg_fib_digits_to_bytea returns digits in the memo's value format.
  */
@@ -86,54 +82,62 @@ pg_fib_bytea_to_digits(bytea *value, size_t *ndigits)
 }
 
 /*
- * fib_memo_prepare prepares, once per backend and schema, the lookup of a
- * value in the fib_memo table of the given schema.
+ * pg_fib_cached_plan returns the plan of a query on pg_fib's tables,
+ * prepared once per backend and schema and kept in cache.  query_format
+ * names the schema as %1$s.  Plan invalidation is PostgreSQL's: a kept plan
+ * is re-planned when the tables change.  Must be called between SPI_connect
+ * and SPI_finish.
  */
-static void
-fib_memo_prepare(Oid namespace)
+SPIPlanPtr
+pg_fib_cached_plan(FibCachedPlan *cache, Oid namespace, const char *query_format,
+				   int nargs, Oid *argtypes)
 {
 	char	   *schema;
 	char	   *query;
-	Oid			argtypes[1] = {INT8OID};
 	SPIPlanPtr	plan;
 
-	if (fib_memo_plan != NULL && fib_memo_plan_namespace == namespace)
-		return;
+	if (cache->plan != NULL && cache->namespace == namespace)
+		return cache->plan;
 
 	schema = get_namespace_name(namespace);
 	if (schema == NULL)
 		elog(ERROR, "cache lookup failed for namespace %u", namespace);
-	query = psprintf("SELECT value FROM %s.fib_memo WHERE n = $1",
-					 quote_identifier(schema));
-	plan = SPI_prepare(query, 1, argtypes);
+	query = psprintf(query_format, quote_identifier(schema));
+	plan = SPI_prepare(query, nargs, argtypes);
 	if (plan == NULL)
 		elog(ERROR, "SPI_prepare failed for \"%s\": %s",
 			 query, SPI_result_code_string(SPI_result));
 	SPI_keepplan(plan);
-	if (fib_memo_plan != NULL)
-		SPI_freeplan(fib_memo_plan);
-	fib_memo_plan = plan;
-	fib_memo_plan_namespace = namespace;
+	if (cache->plan != NULL)
+		SPI_freeplan(cache->plan);
+	cache->plan = plan;
+	cache->namespace = namespace;
+	return plan;
 }
 
 /*
- * pg_fib_memo_lookup returns the digits of F(absn) from the memo in the
- * given schema, allocated in the current memory context, or NULL when the
- * memo has no such row.  It reads with the caller's snapshot and writes
- * nothing; a hit is reported to the keeper, which counts it.
+ * fib_memo_lookup returns the digits of F(absn) from the memo in the given
+ * schema, allocated in the current memory context, or NULL when the memo
+ * has no such row.  It reads with the caller's snapshot and writes nothing;
+ * a hit is reported to the keeper, which counts it.
  */
-FibDigit *
-pg_fib_memo_lookup(Oid namespace, uint64 absn, size_t *ndigits)
+static FibDigit *
+fib_memo_lookup(Oid namespace, uint64 absn, size_t *ndigits)
 {
+	static FibCachedPlan lookup = {NULL, InvalidOid};
 	MemoryContext caller_context = CurrentMemoryContext;
 	FibDigit   *digits = NULL;
+	Oid			argtypes[1] = {INT8OID};
 	Datum		args[1];
+	SPIPlanPtr	plan;
 	int			ret;
 
 	SPI_connect();
-	fib_memo_prepare(namespace);
+	plan = pg_fib_cached_plan(&lookup, namespace,
+							  "SELECT value FROM %1$s.fib_memo WHERE n = $1",
+							  1, argtypes);
 	args[0] = Int64GetDatum((int64) absn);
-	ret = SPI_execute_plan(fib_memo_plan, args, NULL, true, 1);
+	ret = SPI_execute_plan(plan, args, NULL, true, 1);
 	if (ret != SPI_OK_SELECT)
 		elog(ERROR, "SPI_execute_plan failed: %s", SPI_result_code_string(ret));
 	if (SPI_processed == 1)
@@ -175,7 +179,7 @@ pg_fib_memo_or_inline(Oid namespace, int64 n, size_t *ndigits)
 	if (absn < (uint64) pg_fib_memo_min_n && absn <= (uint64) pg_fib_sync_max_n)
 		return NULL;
 
-	digits = pg_fib_memo_lookup(namespace, absn, ndigits);
+	digits = fib_memo_lookup(namespace, absn, ndigits);
 	if (digits != NULL)
 		return digits;
 	if (absn > (uint64) pg_fib_sync_max_n)

@@ -26,6 +26,7 @@
 
 #include <gmp.h>
 
+#include "executor/spi.h"
 #include "storage/condition_variable.h"
 #include "utils/timestamp.h"
 #include "utils/numeric.h"
@@ -154,7 +155,16 @@ extern void pg_fib_worker_set_progress(double progress);
 extern void pg_fib_wake_workers(void);
 
 /* memo.c */
-extern FibDigit *pg_fib_memo_lookup(Oid namespace, uint64 absn, size_t *ndigits);
+/* A plan prepared once per backend, for the schema it was prepared in. */
+typedef struct FibCachedPlan
+{
+	SPIPlanPtr	plan;
+	Oid			namespace;
+} FibCachedPlan;
+
+extern SPIPlanPtr pg_fib_cached_plan(FibCachedPlan *cache, Oid namespace,
+									 const char *query_format, int nargs,
+									 Oid *argtypes);
 extern FibDigit *pg_fib_memo_or_inline(Oid namespace, int64 n, size_t *ndigits);
 extern bytea *pg_fib_digits_to_bytea(const FibDigit *digits, size_t ndigits);
 extern FibDigit *pg_fib_bytea_to_digits(bytea *value, size_t *ndigits);
