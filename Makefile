@@ -2,7 +2,7 @@
 # own targets (test, bench), which call scripts in deploy/, test/ and bench/.
 
 EXTENSION = pg_fib
-EXTVERSION = 1.0
+EXTVERSION = 1.1
 
 MODULE_big = pg_fib
 OBJS = \

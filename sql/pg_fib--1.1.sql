@@ -1,0 +1,227 @@
+\echo Use "CREATE EXTENSION pg_fib" to load this file. \quit
+
+-- fib and fib_mod are pure functions of their arguments: they read no table
+-- and write nothing, so they are IMMUTABLE (a call with constant arguments
+-- may be folded at plan time), PARALLEL SAFE, and usable in read-only
+-- transactions and on a hot standby.  STRICT: a NULL argument gives NULL.
+
+CREATE FUNCTION fib(n bigint) RETURNS numeric
+AS 'MODULE_PATHNAME', 'pg_fib_fib'
+LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+
+COMMENT ON FUNCTION fib(bigint) IS
+'The exact Fibonacci number F(n), negafibonacci numbers included, for |n| <= 627177 (the largest F(n) that fits in numeric) and |n| <= pg_fib.max_n';
+
+CREATE FUNCTION fib_mod(n bigint, m bigint) RETURNS bigint
+AS 'MODULE_PATHNAME', 'pg_fib_fib_mod'
+LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+
+COMMENT ON FUNCTION fib_mod(bigint, bigint) IS
+'F(n) modulo m, in [0, m), for every bigint n and every 1 <= m <= 2^63-1';
+
+-- The memo and the queue.  Only pg_fib's background workers write them, in
+-- transactions of their own; callers' queries read them.  Both are dumped
+-- by pg_dump with their data.
+
+CREATE TABLE fib_memo (
+    n           bigint PRIMARY KEY CHECK (n >= 0),
+    value       bytea NOT NULL,
+    digits      bigint NOT NULL CHECK (digits > 0),
+    computed_at timestamptz NOT NULL DEFAULT now(),
+    compute_ms  double precision NOT NULL,
+    hits        bigint NOT NULL DEFAULT 0,
+    last_used   timestamptz
+);
+-- Decimal digits do not compress: skip the attempt, store out of line.
+ALTER TABLE fib_memo ALTER COLUMN value SET STORAGE EXTERNAL;
+SELECT pg_catalog.pg_extension_config_dump('fib_memo', '');
+
+COMMENT ON TABLE fib_memo IS
+'Memoized |F(n)|: value holds base-10000 digits, most significant first, each a little-endian 16-bit integer';
+
+CREATE TABLE fib_jobs (
+    n            bigint PRIMARY KEY CHECK (n >= 0),
+    state        text NOT NULL DEFAULT 'queued'
+                 CHECK (state IN ('queued', 'running', 'done', 'failed')),
+    progress     double precision NOT NULL DEFAULT 0 CHECK (progress BETWEEN 0 AND 1),
+    digits       bigint,
+    requested_at timestamptz NOT NULL DEFAULT now(),
+    started_at   timestamptz,
+    finished_at  timestamptz,
+    compute_ms   double precision,
+    error        text,
+    attempts     integer NOT NULL DEFAULT 0,
+    worker_pid   integer
+);
+CREATE INDEX fib_jobs_queued ON fib_jobs (requested_at, n) WHERE state = 'queued';
+SELECT pg_catalog.pg_extension_config_dump('fib_jobs', '');
+
+COMMENT ON TABLE fib_jobs IS
+'The queue of F(|n|) too large to compute inside a query, drained by the pg_fib workers';
+
+REVOKE ALL ON fib_memo, fib_jobs FROM PUBLIC;
+GRANT SELECT ON fib_memo, fib_jobs TO PUBLIC;
+
+CREATE TYPE fib_job AS (
+    n            bigint,
+    state        text,
+    progress     double precision,
+    digits       bigint,
+    requested_at timestamptz,
+    started_at   timestamptz,
+    finished_at  timestamptz,
+    compute_ms   double precision,
+    error        text
+);
+
+COMMENT ON TYPE fib_job IS 'The state of the computation of F(n), as fib_request, fib_status and fib_wait return it';
+
+-- fib_text gives the same value for the same n, but whether it can answer
+-- (from the memo) or must refuse depends on the memo: STABLE.  It writes
+-- nothing, so it is PARALLEL SAFE and works on a hot standby.
+CREATE FUNCTION fib_text(n bigint) RETURNS text
+AS 'MODULE_PATHNAME', 'pg_fib_fib_text'
+LANGUAGE C STABLE STRICT PARALLEL SAFE;
+
+COMMENT ON FUNCTION fib_text(bigint) IS
+'The decimal F(n) for |n| <= pg_fib.max_n: from the memo, or computed inline when |n| <= pg_fib.sync_max_n';
+
+-- fib_request and fib_wait have the keeper write a job and wait for it:
+-- VOLATILE, and PARALLEL UNSAFE since they sleep on shared state.  fib_status
+-- reads with the latest snapshot, so two calls in one statement may differ:
+-- VOLATILE.
+CREATE FUNCTION fib_request(n bigint) RETURNS fib_job
+AS 'MODULE_PATHNAME', 'pg_fib_fib_request'
+LANGUAGE C VOLATILE STRICT PARALLEL UNSAFE;
+
+COMMENT ON FUNCTION fib_request(bigint) IS
+'Makes sure F(n) is, or will be, in the memo; returns its job';
+
+CREATE FUNCTION fib_status(n bigint) RETURNS fib_job
+AS 'MODULE_PATHNAME', 'pg_fib_fib_status'
+LANGUAGE C VOLATILE STRICT PARALLEL RESTRICTED;
+
+COMMENT ON FUNCTION fib_status(bigint) IS
+'The job of F(n) without queuing anything; NULL when F(n) was never requested nor memoized and is beyond pg_fib.sync_max_n';
+
+CREATE FUNCTION fib_wait(n bigint, timeout interval DEFAULT '30 seconds') RETURNS fib_job
+AS 'MODULE_PATHNAME', 'pg_fib_fib_wait'
+LANGUAGE C VOLATILE STRICT PARALLEL UNSAFE;
+
+COMMENT ON FUNCTION fib_wait(bigint, interval) IS
+'Requests F(n) if needed and waits until its job is done or failed, or the timeout passes';
+
+-- Upkeep.  The keeper calls fib_requeue_orphans() every two seconds;
+-- fib_maintain() is for pg_cron (see fib_schedule_maintenance) or any other
+-- scheduler.
+
+-- The compute workers running now, from pg_fib's shared memory (unlike
+-- pg_stat_activity, which hides other roles' backend types), and their wake-up.
+CREATE FUNCTION fib_worker_pids() RETURNS integer[]
+AS 'MODULE_PATHNAME', 'pg_fib_worker_pids'
+LANGUAGE C VOLATILE STRICT PARALLEL RESTRICTED;
+
+CREATE FUNCTION fib_wake_workers() RETURNS void
+AS 'MODULE_PATHNAME', 'pg_fib_wake_workers_sql'
+LANGUAGE C VOLATILE STRICT PARALLEL RESTRICTED;
+
+-- SECURITY DEFINER, with a fixed search_path: a role granted EXECUTE may run
+-- the upkeep without privileges on the tables.
+CREATE FUNCTION fib_requeue_orphans() RETURNS integer
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    requeued integer;
+BEGIN
+    WITH orphans AS (
+        UPDATE @extschema@.fib_jobs
+           SET state = CASE WHEN attempts >= current_setting('pg_fib.max_attempts')::integer
+                            THEN 'failed' ELSE 'queued' END,
+               finished_at = CASE WHEN attempts >= current_setting('pg_fib.max_attempts')::integer
+                                  THEN clock_timestamp() END,
+               error = CASE WHEN attempts >= current_setting('pg_fib.max_attempts')::integer
+                            THEN format('gave up after %s attempts: the worker computing it died each time', attempts)
+                            ELSE 'the worker computing it died; requeued' END,
+               progress = 0,
+               worker_pid = NULL
+         WHERE state = 'running'
+           AND (worker_pid IS NULL OR worker_pid <> ALL (@extschema@.fib_worker_pids()))
+        RETURNING 1
+    )
+    SELECT count(*) INTO requeued FROM orphans;
+    IF requeued > 0 THEN
+        PERFORM @extschema@.fib_wake_workers();
+    END IF;
+    RETURN requeued;
+END
+$$;
+
+COMMENT ON FUNCTION fib_requeue_orphans() IS
+'Requeues the jobs left running by pg_fib workers that died (failed after pg_fib.max_attempts)';
+
+CREATE FUNCTION fib_maintain(OUT requeued integer, OUT purged integer,
+                             OUT evicted integer, OUT memo_bytes bigint)
+RETURNS record
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    retention interval := make_interval(secs =>
+        (SELECT setting::double precision FROM pg_settings WHERE name = 'pg_fib.job_retention'));
+    max_bytes bigint := 1024 *
+        (SELECT setting::bigint FROM pg_settings WHERE name = 'pg_fib.memo_max_bytes');
+BEGIN
+    requeued := @extschema@.fib_requeue_orphans();
+
+    DELETE FROM @extschema@.fib_jobs
+     WHERE state IN ('done', 'failed') AND finished_at < now() - retention;
+    GET DIAGNOSTICS purged = ROW_COUNT;
+
+    -- Keep the values worth most per byte (compute time times uses) while
+    -- they fit; evict the rest, with their done jobs.
+    WITH ranked AS (
+        SELECT n, sum(octet_length(value)) OVER (
+                   ORDER BY compute_ms * (1 + hits) / greatest(octet_length(value), 1) DESC, n DESC
+               ) AS kept_bytes
+          FROM @extschema@.fib_memo
+    ), gone AS (
+        DELETE FROM @extschema@.fib_memo m USING ranked r
+         WHERE m.n = r.n AND r.kept_bytes > max_bytes
+        RETURNING m.n
+    ), gone_jobs AS (
+        DELETE FROM @extschema@.fib_jobs j USING gone
+         WHERE j.n = gone.n AND j.state = 'done'
+    )
+    SELECT count(*) INTO evicted FROM gone;
+
+    SELECT coalesce(sum(octet_length(value)), 0) INTO memo_bytes FROM @extschema@.fib_memo;
+END
+$$;
+
+COMMENT ON FUNCTION fib_maintain() IS
+'Requeues orphaned jobs, purges finished jobs older than pg_fib.job_retention, evicts memo rows beyond pg_fib.memo_max_bytes';
+
+CREATE FUNCTION fib_schedule_maintenance(schedule text DEFAULT '* * * * *') RETURNS bigint
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    IF NOT EXISTS (SELECT FROM pg_extension WHERE extname = 'pg_cron') THEN
+        RAISE EXCEPTION 'pg_cron is not installed in database "%"', current_database()
+            USING ERRCODE = 'object_not_in_prerequisite_state',
+                  DETAIL = 'fib_schedule_maintenance() registers fib_maintain() as a pg_cron job.',
+                  HINT = 'Add pg_cron to shared_preload_libraries and run CREATE EXTENSION pg_cron in the database named by cron.database_name, or call fib_maintain() from another scheduler.';
+    END IF;
+    RETURN cron.schedule_in_database('pg_fib maintenance', schedule,
+                                     format('SELECT %I.fib_maintain()', '@extschema@'),
+                                     current_database());
+END
+$$;
+
+COMMENT ON FUNCTION fib_schedule_maintenance(text) IS
+'Registers fib_maintain() with pg_cron as the job "pg_fib maintenance" (replacing an earlier one)';
+
+REVOKE EXECUTE ON FUNCTION fib_requeue_orphans(), fib_maintain(), fib_schedule_maintenance(text),
+    fib_worker_pids(), fib_wake_workers()
+    FROM PUBLIC;
