@@ -13,7 +13,11 @@ OBJS = \
 	pg_fib/fibnumeric.o \
 	pg_fib/fibmod.o \
 	pg_fib/shmem.o \
+	pg_fib/request.o \
 	pg_fib/memo.o \
+	pg_fib/jobs.o \
+	pg_fib/bgworker.o \
+	pg_fib/keeper.o \
 	pg_fib/worker.o \
 	pg_fib/fibfuncs.o \
 	pg_fib/jobfuncs.o
@@ -21,7 +25,9 @@ OBJS = \
 DATA = $(wildcard sql/pg_fib--*.sql)
 
 SHLIB_LINK += -lgmp
-PG_CPPFLAGS += -I$(srcdir)/pg_fib
+# The keeper and the workers write only to the tables of the SQL objects of
+# their own version: EXTVERSION names it.
+PG_CPPFLAGS += -I$(srcdir)/pg_fib -DPG_FIB_VERSION=\"$(EXTVERSION)\"
 # Warnings are errors under "make WERROR=1", as "make test" builds.  PostgreSQL's
 # own headers do not build cleanly with -Wunused-parameter and
 # -Wsign-compare, so those two stay off.

@@ -133,14 +133,16 @@ pg_fib_small(uint64 absn)
 }
 
 /*
- * pg_fib_decimal_digits returns the number of decimal digits of F(n) for
- * n >= 1, floor(n log10(phi) - log10(sqrt(5))) + 1: exact as far as double
- * precision goes, which covers every n up to pg_fib.max_n.
+ * pg_fib_decimal_digits returns the number of decimal digits of F(n):
+ * floor(n log10(phi) - log10(sqrt(5))) + 1 for n >= 2, and 1 for F(0) = 0
+ * and F(1) = 1.  Exact as far as double precision goes: where the logarithm
+ * lies within about 1e-7 of an integer it may be off by one (memo.c allows
+ * for that; fib_digits() is exact for every n).
  */
 double
 pg_fib_decimal_digits(uint64 n)
 {
-	if (n == 0)
+	if (n <= 1)
 		return 1;
 	return floor((double) n * 0.20898764024997873 - 0.3494850021680094) + 1;
 }

@@ -1,16 +1,17 @@
 /*-------------------------------------------------------------------------
  *
  * jobfuncs.c
- *	  The SQL-callable functions fib_text(), fib_request(), fib_status()
- *	  and fib_wait().
+ *	  The SQL-callable functions fib_text(), fib_request(), fib_status(),
+ *	  fib_wait() and fib_maintain(), and the restore trigger.
  *
  * fib_text(n) answers from the memo, or computes F(n) inline when |n| is at
  * most pg_fib.sync_max_n.  Larger n go to the queue: fib_request(n) has the
- * keeper commit a job (see shmem.c), fib_status(n) reports it, and
- * fib_wait(n) sleeps on a condition variable that the compute workers
- * broadcast when a job ends.  Job rows are read with the latest snapshot,
- * so that a caller sees a job end even inside a REPEATABLE READ
- * transaction.
+ * keeper commit a job (see request.c), fib_status(n) reports it, and
+ * fib_wait(n) sleeps until a compute worker says it ended.  They read the
+ * tables by identity with a fresh snapshot and release their locks at once
+ * (memo.c), so a caller sees a job end even inside a REPEATABLE READ
+ * transaction, needs no privilege on the tables, and holds no lock while
+ * it sleeps.
  *
  * IDENTIFICATION
  *	  pg_fib/jobfuncs.c
@@ -22,17 +23,15 @@
 #include "access/htup_details.h"
 #include "access/xlog.h"
 #include "catalog/pg_type.h"
+#include "commands/trigger.h"
 #include "executor/spi.h"
 #include "fmgr.h"
 #include "funcapi.h"
 #include "miscadmin.h"
-#include "pgstat.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/datetime.h"
-#include "utils/datum.h"
 #include "utils/lsyscache.h"
-#include "utils/snapmgr.h"
 #include "utils/timestamp.h"
 
 #include "pg_fib.h"
@@ -41,19 +40,20 @@ PG_FUNCTION_INFO_V1(pg_fib_fib_text);
 PG_FUNCTION_INFO_V1(pg_fib_fib_request);
 PG_FUNCTION_INFO_V1(pg_fib_fib_status);
 PG_FUNCTION_INFO_V1(pg_fib_fib_wait);
+PG_FUNCTION_INFO_V1(pg_fib_maintain);
+PG_FUNCTION_INFO_V1(pg_fib_restore_row);
 PG_FUNCTION_INFO_V1(pg_fib_worker_pids);
 PG_FUNCTION_INFO_V1(pg_fib_wake_workers_sql);
 
-/* The columns of the fib_job type. */
-#define FIB_JOB_NATTS 9
+/* fib_wait() gives the keeper at least this long to take a request in. */
+#define FIB_WAIT_MIN_ANSWER_MS	1000
 
-/* One fib_job row, and whether the memo holds its value. */
-typedef struct FibJobRow
+/* fib_namespace is the schema of the SQL function being called: pg_fib's. */
+static Oid
+fib_namespace(FunctionCallInfo fcinfo)
 {
-	Datum		values[FIB_JOB_NATTS];
-	bool		nulls[FIB_JOB_NATTS];
-	bool		memoized;
-} FibJobRow;
+	return get_func_namespace(fcinfo->flinfo->fn_oid);
+}
 
 /*
  * fib_inline_digits returns the decimal digits of |F(absn)| for the
@@ -77,106 +77,27 @@ fib_inline_digits(uint64 absn)
 }
 
 /*
- * fib_done_row fills row for an F(n) that needs no job: computed inline.
+ * fib_sync_row fills row for an F(n) that needs no job, |n| <=
+ * pg_fib.sync_max_n: the memo's row when it has one (finished_at set),
+ * otherwise a done row of a value computed inline (finished_at NULL).
  */
 static void
-fib_done_row(FibJobRow *row, int64 n)
+fib_sync_row(Oid namespace, int64 n, FibJobRow *row)
 {
+	if (pg_fib_abs(n) >= (uint64) pg_fib_memo_min_n &&
+		pg_fib_memo_job_read(namespace, n, row))
+		return;
 	memset(row->nulls, true, sizeof(row->nulls));
 	row->memoized = false;
-	row->values[0] = Int64GetDatum(n);
-	row->nulls[0] = false;
-	row->values[1] = CStringGetTextDatum("done");
-	row->nulls[1] = false;
-	row->values[2] = Float8GetDatum(1.0);
-	row->nulls[2] = false;
-	row->values[3] = Int64GetDatum(fib_inline_digits(pg_fib_abs(n)));
-	row->nulls[3] = false;
-}
-
-/*
- * fib_read_job reads the job of F(|n|), or failing one its memo row, with
- * the latest snapshot, into row (allocated in the current memory context).
- * A running job's progress comes from its worker.  Returns false when there
- * is neither.
- */
-static bool
-fib_read_job(Oid namespace, int64 n, FibJobRow *row)
-{
-	static FibCachedPlan read_job = {NULL, InvalidOid};
-	MemoryContext caller_context = CurrentMemoryContext;
-	uint64		absn = pg_fib_abs(n);
-	Oid			types[2] = {INT8OID, INT8OID};
-	Datum		args[2];
-	SPIPlanPtr	plan;
-	bool		found = false;
-	bool		isnull;
-	int			ret;
-
-	SPI_connect();
-	plan = pg_fib_cached_plan(&read_job, namespace,
-							  "SELECT $2, state, progress, digits, requested_at,"
-							  " started_at, finished_at, compute_ms, error,"
-							  " EXISTS (SELECT FROM %1$s.fib_memo m WHERE m.n = $1)"
-							  " FROM %1$s.fib_jobs WHERE n = $1"
-							  " UNION ALL"
-							  " SELECT $2, 'done', 1, digits, NULL, NULL, computed_at,"
-							  " compute_ms, NULL, true FROM %1$s.fib_memo m WHERE n = $1"
-							  " AND NOT EXISTS (SELECT FROM %1$s.fib_jobs j WHERE j.n = $1)",
-							  2, types);
-	args[0] = Int64GetDatum((int64) absn);
-	args[1] = Int64GetDatum(n);
-	ret = SPI_execute_snapshot(plan, args, NULL, GetLatestSnapshot(),
-							   InvalidSnapshot, true, false, 1);
-	if (ret != SPI_OK_SELECT)
-		elog(ERROR, "SPI_execute_snapshot failed: %s", SPI_result_code_string(ret));
-	if (SPI_processed == 1)
-	{
-		TupleDesc	tupdesc = SPI_tuptable->tupdesc;
-		int			i;
-
-		for (i = 0; i < FIB_JOB_NATTS; i++)
-		{
-			Datum		value = SPI_getbinval(SPI_tuptable->vals[0], tupdesc, i + 1,
-											  &row->nulls[i]);
-			Form_pg_attribute att = TupleDescAttr(tupdesc, i);
-			MemoryContext spi_context = MemoryContextSwitchTo(caller_context);
-
-			row->values[i] = row->nulls[i] ? (Datum) 0 :
-				datumCopy(value, att->attbyval, att->attlen);
-			MemoryContextSwitchTo(spi_context);
-		}
-		row->memoized = DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0], tupdesc,
-												   FIB_JOB_NATTS + 1, &isnull));
-		found = true;
-	}
-	SPI_finish();
-
-	if (found && !row->nulls[1])
-	{
-		char	   *state = TextDatumGetCString(row->values[1]);
-		double		progress;
-
-		if (strcmp(state, "running") == 0 && pg_fib_running_progress(absn, &progress))
-			row->values[2] = Float8GetDatum(progress);
-	}
-	return found;
-}
-
-/* fib_job_state returns the state of a job row, as a C string. */
-static char *
-fib_job_state(FibJobRow *row)
-{
-	return TextDatumGetCString(row->values[1]);
-}
-
-/* fib_job_finished tells whether a job row is done or failed. */
-static bool
-fib_job_finished(FibJobRow *row)
-{
-	char	   *state = fib_job_state(row);
-
-	return strcmp(state, "done") == 0 || strcmp(state, "failed") == 0;
+	row->state = FIB_JOB_DONE;
+	row->values[Anum_fib_jobs_n - 1] = Int64GetDatum(n);
+	row->nulls[Anum_fib_jobs_n - 1] = false;
+	row->values[Anum_fib_jobs_state - 1] = CStringGetTextDatum(pg_fib_job_state_name(FIB_JOB_DONE));
+	row->nulls[Anum_fib_jobs_state - 1] = false;
+	row->values[Anum_fib_jobs_progress - 1] = Float8GetDatum(1.0);
+	row->nulls[Anum_fib_jobs_progress - 1] = false;
+	row->values[Anum_fib_jobs_digits - 1] = Int64GetDatum(fib_inline_digits(pg_fib_abs(n)));
+	row->nulls[Anum_fib_jobs_digits - 1] = false;
 }
 
 /* fib_row_datum returns row as a datum of the function's fib_job type. */
@@ -192,48 +113,40 @@ fib_row_datum(FunctionCallInfo fcinfo, FibJobRow *row)
 }
 
 /*
- * fib_request_row makes sure F(n) is, or will be, in the memo, and fills
- * row with its job: shared by fib_request() and fib_wait(), whose deadline
- * (0 for none) bounds the wait for the keeper.  A failed job, and a done
- * one whose memo row was deleted, are queued again.
+ * fib_row_is_final tells whether a job row needs no request: done with its
+ * value in the memo, or still on its way (queued or running).  A failed
+ * job, and a done one whose memo row was deleted, are queued again.
  */
-static void
-fib_request_row(Oid namespace, int64 n, FibJobRow *row, TimestampTz deadline)
+static bool
+fib_row_is_final(const FibJobRow *row)
 {
-	uint64		absn = pg_fib_abs(n);
+	return (row->state == FIB_JOB_DONE && row->memoized) ||
+		row->state == FIB_JOB_QUEUED || row->state == FIB_JOB_RUNNING;
+}
 
-	pg_fib_check_max_n(n);
-	if (absn <= (uint64) pg_fib_sync_max_n)
-	{
-		fib_done_row(row, n);
-		return;
-	}
-	if (fib_read_job(namespace, n, row))
-	{
-		char	   *state = fib_job_state(row);
-
-		if (strcmp(state, "failed") != 0 &&
-			(strcmp(state, "done") != 0 || row->memoized))
-			return;
-	}
-
+/* fib_check_can_queue refuses a request where no keeper can take it. */
+static void
+fib_check_can_queue(uint64 absn)
+{
 	if (RecoveryInProgress())
 		ereport(ERROR,
 				(errcode(ERRCODE_READ_ONLY_SQL_TRANSACTION),
-				 errmsg("cannot queue F(" INT64_FORMAT ") during recovery", n),
+				 errmsg("cannot queue F(" UINT64_FORMAT ") during recovery", absn),
 				 errdetail("A hot standby has no pg_fib workers; it reads the memo its primary writes."),
 				 errhint("Call fib_request(n) on the primary.")));
 	if (!pg_fib_is_queue_database())
+		pg_fib_report_wrong_database(absn);
+}
+
+/* fib_read_after_request reads the job the keeper just wrote. */
+static void
+fib_read_after_request(Oid namespace, int64 n, FibJobRow *row)
+{
+	if (!pg_fib_job_read(namespace, n, row))
 		ereport(ERROR,
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
-				 errmsg("pg_fib queues jobs only in database \"%s\"", pg_fib_database),
-				 errdetail("The keeper and the workers that write the queue and the memo work in the database named by \"pg_fib.database\"."),
-				 errhint("Connect to database \"%s\", or set \"pg_fib.database\" and restart the server.",
-						 pg_fib_database)));
-
-	pg_fib_post_request(absn, deadline);
-	if (!fib_read_job(namespace, n, row))
-		elog(ERROR, "the job of F(" UINT64_FORMAT ") was not found after it was queued", absn);
+				 errmsg("the job of F(" INT64_FORMAT ") was deleted before it could be read", n),
+				 errhint("fib_maintain() may have evicted it; ask for F(n) again.")));
 }
 
 /*
@@ -272,7 +185,7 @@ pg_fib_fib_text(PG_FUNCTION_ARGS)
 
 	pg_fib_check_max_n(n);
 
-	digits = pg_fib_memo_or_inline(get_func_namespace(fcinfo->flinfo->fn_oid), n, &ndigits);
+	digits = pg_fib_memo_or_inline(fib_namespace(fcinfo), n, &ndigits);
 	if (digits != NULL)
 		PG_RETURN_TEXT_P(pg_fib_digits_to_text(digits, ndigits,
 											   pg_fib_fib_is_negative(n)));
@@ -280,14 +193,25 @@ pg_fib_fib_text(PG_FUNCTION_ARGS)
 }
 
 /*
- * pg_fib_fib_request implements fib_request(n bigint) RETURNS fib_job.
+ * pg_fib_fib_request implements fib_request(n bigint) RETURNS fib_job: it
+ * makes sure F(n) is, or will be, in the memo, and returns its job.
  */
 Datum
 pg_fib_fib_request(PG_FUNCTION_ARGS)
 {
+	int64		n = PG_GETARG_INT64(0);
+	Oid			namespace = fib_namespace(fcinfo);
 	FibJobRow	row;
 
-	fib_request_row(get_func_namespace(fcinfo->flinfo->fn_oid), PG_GETARG_INT64(0), &row, 0);
+	pg_fib_check_max_n(n);
+	if (pg_fib_abs(n) <= (uint64) pg_fib_sync_max_n)
+		fib_sync_row(namespace, n, &row);
+	else if (!pg_fib_job_read(namespace, n, &row) || !fib_row_is_final(&row))
+	{
+		fib_check_can_queue(pg_fib_abs(n));
+		(void) pg_fib_request(pg_fib_abs(n));
+		fib_read_after_request(namespace, n, &row);
+	}
 	PG_RETURN_DATUM(fib_row_datum(fcinfo, &row));
 }
 
@@ -299,31 +223,55 @@ Datum
 pg_fib_fib_status(PG_FUNCTION_ARGS)
 {
 	int64		n = PG_GETARG_INT64(0);
+	Oid			namespace = fib_namespace(fcinfo);
 	FibJobRow	row;
 
 	pg_fib_check_max_n(n);
 	if (pg_fib_abs(n) <= (uint64) pg_fib_sync_max_n)
-		fib_done_row(&row, n);
-	else if (!fib_read_job(get_func_namespace(fcinfo->flinfo->fn_oid), n, &row))
+		fib_sync_row(namespace, n, &row);
+	else if (!pg_fib_job_read(namespace, n, &row))
 		PG_RETURN_NULL();
 	PG_RETURN_DATUM(fib_row_datum(fcinfo, &row));
+}
+
+/* What fib_wait's read_state callback reads with. */
+typedef struct FibWaitRead
+{
+	Oid			namespace;
+	int64		n;
+	FibJobRow  *row;
+} FibWaitRead;
+
+/* fib_wait_read_state reads how the awaited job stands. */
+static FibJobState
+fib_wait_read_state(uint64 absn, void *arg)
+{
+	FibWaitRead *read = (FibWaitRead *) arg;
+
+	if (!pg_fib_job_read(read->namespace, read->n, read->row))
+		return FIB_JOB_NONE;
+	return read->row->state;
 }
 
 /*
  * pg_fib_fib_wait implements fib_wait(n bigint, timeout interval) RETURNS
  * fib_job: it requests F(n) if needed and sleeps until its job is done or
- * failed, or the timeout passes; then returns the job as it stands.
+ * failed, or the timeout passes; then returns the job as it stands.  The
+ * keeper gets at least FIB_WAIT_MIN_ANSWER_MS to take the request in, so
+ * that a zero timeout still queues the job.
  */
 Datum
 pg_fib_fib_wait(PG_FUNCTION_ARGS)
 {
 	int64		n = PG_GETARG_INT64(0);
 	Interval   *timeout = PG_GETARG_INTERVAL_P(1);
-	Oid			namespace = get_func_namespace(fcinfo->flinfo->fn_oid);
+	Oid			namespace = fib_namespace(fcinfo);
+	uint64		absn = pg_fib_abs(n);
 	double		timeout_us;
+	TimestampTz now;
 	TimestampTz deadline;
 	FibJobRow	row;
-	ConditionVariable *cv;
+	FibWaitRead read = {namespace, n, &row};
 
 	timeout_us = (double) timeout->time +
 		((double) timeout->day + (double) timeout->month * DAYS_PER_MONTH) * USECS_PER_DAY;
@@ -333,43 +281,101 @@ pg_fib_fib_wait(PG_FUNCTION_ARGS)
 				 errmsg("timeout must not be negative"),
 				 errdetail("fib_wait(n, timeout) waits at most timeout for the job of F(n) to end."),
 				 errhint("Pass a timeout of zero or more, such as '30 seconds'.")));
-	deadline = GetCurrentTimestamp() + (TimestampTz) Min(timeout_us, (double) PG_INT64_MAX / 2);
+	now = GetCurrentTimestamp();
+	deadline = now + (TimestampTz) Min(timeout_us, (double) PG_INT64_MAX / 4);
 
-	fib_request_row(namespace, n, &row, deadline);
-	if (fib_job_finished(&row))
+	pg_fib_check_max_n(n);
+	if (absn <= (uint64) pg_fib_sync_max_n)
+	{
+		fib_sync_row(namespace, n, &row);
+		PG_RETURN_DATUM(fib_row_datum(fcinfo, &row));
+	}
+	if (pg_fib_job_read(namespace, n, &row) && row.state == FIB_JOB_DONE && row.memoized)
 		PG_RETURN_DATUM(fib_row_datum(fcinfo, &row));
 
-	/*
-	 * Prepare to sleep before reading the job again, so that a job ending
-	 * between the read and the sleep still wakes us.
-	 */
-	cv = pg_fib_jobs_cv();
-	ConditionVariablePrepareToSleep(cv);
-	for (;;)
-	{
-		long		remaining_ms;
-
-		if (!fib_read_job(namespace, n, &row))
-			ereport(ERROR,
-					(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
-					 errmsg("the job of F(" INT64_FORMAT ") was deleted while waiting for it", n),
-					 errhint("fib_maintain() may have evicted it; call fib_wait(n) again.")));
-		if (fib_job_finished(&row))
-			break;
-		remaining_ms = (long) ((deadline - GetCurrentTimestamp()) / 1000);
-		if (remaining_ms <= 0)
-			break;
-		(void) ConditionVariableTimedSleep(cv, Min(remaining_ms, 1000), PG_WAIT_EXTENSION);
-	}
-	ConditionVariableCancelSleep();
+	fib_check_can_queue(absn);
+	(void) pg_fib_request_and_wait(absn,
+								   Max(deadline, TimestampTzPlusMilliseconds(now, FIB_WAIT_MIN_ANSWER_MS)),
+								   deadline, fib_wait_read_state, &read);
+	if (!pg_fib_job_read(namespace, n, &row))
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("the job of F(" INT64_FORMAT ") was deleted while waiting for it", n),
+				 errhint("fib_maintain() may have evicted it; call fib_wait(n) again.")));
 	PG_RETURN_DATUM(fib_row_datum(fcinfo, &row));
 }
 
 /*
- * pg_fib_worker_pids implements fib_worker_pids() RETURNS integer[]: the
- * process ids of the compute workers running now, from shared memory, for
- * fib_requeue_orphans().  Unlike pg_stat_activity it shows them to any
- * role.
+ * pg_fib_maintain implements fib_maintain(): requeues orphaned jobs, purges
+ * jobs that ended longer ago than pg_fib.job_retention, and keeps the memo
+ * within pg_fib.memo_max_size (the keeper also does the first and the last
+ * by itself).  SECURITY DEFINER: it runs the statements of jobs.c as the
+ * extension's owner, in pg_fib's schema found by identity, and refuses a
+ * schema whose owner is not a superuser.
+ */
+Datum
+pg_fib_maintain(PG_FUNCTION_ARGS)
+{
+	FibSchema	schema;
+	FibEndedJobs ended = {0};
+	int			innocent[4 * PG_FIB_MAX_WORKERS];
+	int			ninnocent = pg_fib_read_quit_markers(innocent, lengthof(innocent));
+	TupleDesc	tupdesc;
+	Datum		values[4];
+	bool		nulls[4] = {false, false, false, false};
+	int64		memo_bytes;
+
+	if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)
+		elog(ERROR, "return type must be a row type");
+	pg_fib_schema_of(fib_namespace(fcinfo), &schema);
+
+	SPI_connect();
+	values[0] = Int32GetDatum(pg_fib_jobs_requeue_orphans(&schema, innocent, ninnocent, &ended));
+	values[1] = Int32GetDatum(pg_fib_jobs_purge(&schema));
+	values[2] = Int32GetDatum(pg_fib_jobs_evict(&schema, (int64) pg_fib_memo_max_size * 1024,
+												&memo_bytes));
+	values[3] = Int64GetDatum(memo_bytes);
+	SPI_finish();
+
+	pg_fib_notify_ended(&ended);
+	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(BlessTupleDesc(tupdesc), values, nulls)));
+}
+
+/*
+ * pg_fib_restore_row implements fib_restore_row(), the BEFORE INSERT
+ * trigger of fib_memo and fib_jobs.  A row inserted by anyone but pg_fib's
+ * own workers replaces the row of the same n: so a restore into a running
+ * server (pg_restore's COPY) wins over what the keeper and the workers
+ * wrote since the tables were created, instead of failing on the duplicate
+ * key and losing the whole table's data.
+ */
+Datum
+pg_fib_restore_row(PG_FUNCTION_ARGS)
+{
+	TriggerData *trigdata = (TriggerData *) fcinfo->context;
+	HeapTuple	tuple;
+	bool		isnull;
+	Datum		n;
+
+	if (!CALLED_AS_TRIGGER(fcinfo) || !TRIGGER_FIRED_BEFORE(trigdata->tg_event) ||
+		!TRIGGER_FIRED_FOR_ROW(trigdata->tg_event) || !TRIGGER_FIRED_BY_INSERT(trigdata->tg_event))
+		ereport(ERROR,
+				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
+				 errmsg("fib_restore_row() must be fired BEFORE INSERT FOR EACH ROW")));
+	tuple = trigdata->tg_trigtuple;
+	if (pg_fib_is_background_worker)
+		return PointerGetDatum(tuple);
+
+	n = heap_getattr(tuple, 1, RelationGetDescr(trigdata->tg_relation), &isnull);
+	if (!isnull && DatumGetInt64(n) >= 0)
+		pg_fib_delete_row(trigdata->tg_relation, (uint64) DatumGetInt64(n));
+	return PointerGetDatum(tuple);
+}
+
+/*
+ * pg_fib_worker_pids and pg_fib_wake_workers_sql implemented two internal
+ * functions of version 1.0, dropped by the update to 1.1.  They are kept so
+ * that a 1.0 installation (before ALTER EXTENSION pg_fib UPDATE) loads.
  */
 Datum
 pg_fib_worker_pids(PG_FUNCTION_ARGS)
@@ -385,10 +391,6 @@ pg_fib_worker_pids(PG_FUNCTION_ARGS)
 										  true, TYPALIGN_INT));
 }
 
-/*
- * pg_fib_wake_workers_sql implements fib_wake_workers(): it sets the latch
- * of every idle compute worker, after fib_requeue_orphans() queued jobs.
- */
 Datum
 pg_fib_wake_workers_sql(PG_FUNCTION_ARGS)
 {

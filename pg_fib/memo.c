@@ -1,15 +1,32 @@
 /*-------------------------------------------------------------------------
  *
  * memo.c
- *	  Reading the memo from a caller's query, and the memo's value format.
+ *	  The memo's value format, and reading the memo and the queue from a
+ *	  caller's query.
  *
  * fib_memo.value holds |F(n)| as base-10000 digits, most significant first,
  * each a little-endian 16-bit integer: the digits of a numeric, so a value
  * becomes a numeric by a copy and decimal text in linear time.  The byte
- * order is fixed so that a dump restores on any machine.
+ * order is fixed so that a dump restores on any machine.  Every value read
+ * is checked (each digit, the leading digit, the number of digits for n):
+ * a damaged row is reported, never turned into a wrong answer.
  *
- * A caller's query only reads the memo, with its own snapshot, through a
- * plan prepared once per backend; it never writes it (see shmem.c).
+ * A caller's query reads fib_memo and fib_jobs directly through their
+ * primary keys, found from the calling function's own schema by OID:
+ *
+ *	- by identity, not by name: renaming the schema, or creating objects
+ *	  named like pg_fib's elsewhere, changes nothing, and no SQL is parsed;
+ *	- with no privilege check: the functions are the interface, and a role
+ *	  with EXECUTE on them needs no privilege on the tables (the tables
+ *	  grant nothing to PUBLIC);
+ *	- with a fresh snapshot (outside parallel mode, where the query's own
+ *	  must do): a job that fib_status() or fib_wait() reports done is
+ *	  readable in the same REPEATABLE READ or SERIALIZABLE transaction;
+ *	- releasing the table's lock at once, so that a caller that goes on to
+ *	  sleep in fib_wait() holds no lock that VACUUM FULL or DROP EXTENSION,
+ *	  and the workers behind them, would queue on.
+ *
+ * A caller's query never writes the tables (see shmem.c).
  *
  * IDENTIFICATION
  *	  pg_fib/memo.c
@@ -18,11 +35,22 @@
  */
 #include "postgres.h"
 
-#include "catalog/pg_type.h"
-#include "executor/spi.h"
+#include <math.h>
+
+#include "access/genam.h"
+#include "access/relation.h"
+#include "access/stratnum.h"
+#include "access/table.h"
+#include "access/tableam.h"
+#include "access/xact.h"
+#include "executor/tuptable.h"
 #include "port/pg_bswap.h"
 #include "utils/builtins.h"
+#include "utils/datum.h"
+#include "utils/fmgroids.h"
 #include "utils/lsyscache.h"
+#include "utils/rel.h"
+#include "utils/snapmgr.h"
 
 #include "pg_fib.h"
 
@@ -52,114 +80,282 @@ pg_fib_digits_to_bytea(const FibDigit *digits, size_t ndigits)
 }
 
 /*
- * pg_fib_bytea_to_digits returns the digits of a (detoasted) value in the
- * memo's format, allocated in the current memory context.
+ * fib_base10000_digits_fit tells whether ndigits base-10000 digits is the
+ * length of |F(absn)|.  F(n) has floor(n log10(phi) - log10(sqrt 5)) + 1
+ * decimal digits for n >= 2; in double precision that floor may be off by
+ * one where the logarithm lies within about 1e-7 of an integer, so both
+ * neighbours of a near-integer are accepted.
+ */
+static bool
+fib_base10000_digits_fit(uint64 absn, size_t ndigits)
+{
+	double		x;
+	double		low;
+	double		high;
+
+	if (absn <= 2)
+		return ndigits == 1;
+	x = (double) absn * 0.20898764024997873 - 0.3494850021680094;
+	low = floor(x - 1e-6) + 1;
+	high = floor(x + 1e-6) + 1;
+	return ndigits == (size_t) ((low + 3) / 4) || ndigits == (size_t) ((high + 3) / 4);
+}
+
+/* fib_corrupt_value reports a damaged memo row. */
+static void
+fib_corrupt_value(uint64 absn, const char *detail)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_DATA_CORRUPTED),
+			 errmsg("invalid value of F(" UINT64_FORMAT ") in table \"fib_memo\"", absn),
+			 errdetail_internal("%s", detail),
+			 errhint("Delete the row of n = " UINT64_FORMAT "; pg_fib computes F(n) again when it is next asked for.",
+					 absn)));
+}
+
+/*
+ * pg_fib_bytea_to_digits returns the digits of a (detoasted) value of
+ * F(absn) in the memo's format, allocated in the current memory context,
+ * after checking that it is one: a whole number of digits, as many as
+ * |F(absn)| has, each in 0..9999, the first not 0 (unless F(absn) = 0).
  */
 FibDigit *
-pg_fib_bytea_to_digits(bytea *value, size_t *ndigits)
+pg_fib_bytea_to_digits(bytea *value, uint64 absn, size_t *ndigits)
 {
 	size_t		size = VARSIZE_ANY_EXHDR(value);
+	const uint16 *in = (const uint16 *) VARDATA_ANY(value);
 	FibDigit   *digits;
+	uint16		largest = 0;
+	size_t		i;
 
 	if (size == 0 || size % sizeof(FibDigit) != 0)
-		ereport(ERROR,
-				(errcode(ERRCODE_DATA_CORRUPTED),
-				 errmsg("invalid value in fib_memo: %zu bytes", size)));
+		fib_corrupt_value(absn, psprintf("The value has %zu bytes, not a whole number of 2-byte digits.", size));
 	*ndigits = size / sizeof(FibDigit);
+	if (!fib_base10000_digits_fit(absn, *ndigits))
+		fib_corrupt_value(absn, psprintf("The value has %zu base-10000 digits, which is not the length of F(" UINT64_FORMAT ").",
+										 *ndigits, absn));
+
 	digits = MemoryContextAllocHuge(CurrentMemoryContext, size);
+	for (i = 0; i < *ndigits; i++)
+	{
+		uint16		digit;
+
+		memcpy(&digit, &in[i], sizeof(digit));	/* VARDATA_ANY may be unaligned */
 #ifdef WORDS_BIGENDIAN
-	{
-		const uint16 *in = (const uint16 *) VARDATA_ANY(value);
-		size_t		i;
-
-		for (i = 0; i < *ndigits; i++)
-			digits[i] = (FibDigit) pg_bswap16(in[i]);
-	}
-#else
-	memcpy(digits, VARDATA_ANY(value), size);
+		digit = pg_bswap16(digit);
 #endif
-	return digits;
-}
-
-/*
- * pg_fib_cached_plan returns the plan of a query on pg_fib's tables,
- * prepared once per backend and schema and kept in cache.  query_format
- * names the schema as %1$s.  Plan invalidation is PostgreSQL's: a kept plan
- * is re-planned when the tables change.  Must be called between SPI_connect
- * and SPI_finish.
- */
-SPIPlanPtr
-pg_fib_cached_plan(FibCachedPlan *cache, Oid namespace, const char *query_format,
-				   int nargs, Oid *argtypes)
-{
-	char	   *schema;
-	char	   *query;
-	SPIPlanPtr	plan;
-
-	if (cache->plan != NULL && cache->namespace == namespace)
-		return cache->plan;
-
-	schema = get_namespace_name(namespace);
-	if (schema == NULL)
-		elog(ERROR, "cache lookup failed for namespace %u", namespace);
-	query = psprintf(query_format, quote_identifier(schema));
-	plan = SPI_prepare(query, nargs, argtypes);
-	if (plan == NULL)
-		elog(ERROR, "SPI_prepare failed for \"%s\": %s",
-			 query, SPI_result_code_string(SPI_result));
-	SPI_keepplan(plan);
-	if (cache->plan != NULL)
-		SPI_freeplan(cache->plan);
-	cache->plan = plan;
-	cache->namespace = namespace;
-	return plan;
-}
-
-/*
- * fib_memo_lookup returns the digits of F(absn) from the memo in the given
- * schema, allocated in the current memory context, or NULL when the memo
- * has no such row.  It reads with the caller's snapshot and writes nothing;
- * a hit is reported to the keeper, which counts it.
- */
-static FibDigit *
-fib_memo_lookup(Oid namespace, uint64 absn, size_t *ndigits)
-{
-	static FibCachedPlan lookup = {NULL, InvalidOid};
-	MemoryContext caller_context = CurrentMemoryContext;
-	FibDigit   *digits = NULL;
-	Oid			argtypes[1] = {INT8OID};
-	Datum		args[1];
-	SPIPlanPtr	plan;
-	int			ret;
-
-	SPI_connect();
-	plan = pg_fib_cached_plan(&lookup, namespace,
-							  "SELECT value FROM %1$s.fib_memo WHERE n = $1",
-							  1, argtypes);
-	args[0] = Int64GetDatum((int64) absn);
-	ret = SPI_execute_plan(plan, args, NULL, true, 1);
-	if (ret != SPI_OK_SELECT)
-		elog(ERROR, "SPI_execute_plan failed: %s", SPI_result_code_string(ret));
-	if (SPI_processed == 1)
-	{
-		bool		isnull;
-		Datum		value = SPI_getbinval(SPI_tuptable->vals[0],
-										  SPI_tuptable->tupdesc, 1, &isnull);
-
-		if (!isnull)
-		{
-			bytea	   *bytes = DatumGetByteaPP(value);
-			MemoryContext spi_context = MemoryContextSwitchTo(caller_context);
-
-			digits = pg_fib_bytea_to_digits(bytes, ndigits);
-			MemoryContextSwitchTo(spi_context);
-		}
+		largest = Max(largest, digit);
+		digits[i] = (FibDigit) digit;
 	}
-	SPI_finish();
-
-	if (digits != NULL)
-		pg_fib_post_hit(absn);
+	if (largest > 9999)
+		fib_corrupt_value(absn, "A base-10000 digit of the value is not between 0 and 9999.");
+	if (digits[0] == 0 && absn != 0)
+		fib_corrupt_value(absn, "The leading digit of the value is zero.");
 	return digits;
+}
+
+/*
+ * pg_fib_table_oid returns the OID of pg_fib's table name in the schema
+ * namespace.
+ */
+Oid
+pg_fib_table_oid(Oid namespace, const char *name)
+{
+	Oid			relid = get_relname_relid(name, namespace);
+
+	if (!OidIsValid(relid))
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_TABLE),
+				 errmsg("table \"%s\" of extension \"pg_fib\" does not exist", name),
+				 errhint("Drop and create extension \"pg_fib\" again.")));
+	return relid;
+}
+
+/* A function that copies what it needs out of a row fib_read_row found. */
+typedef void (*FibRowReader) (TupleTableSlot *slot, void *arg);
+
+/*
+ * fib_read_row looks up the row of n = absn in pg_fib's table name through
+ * its primary key, with a fresh snapshot outside parallel mode, and calls
+ * reader on it while the table is open.  The lock on the table is released
+ * at once.  Returns whether there is such a row.
+ */
+static bool
+fib_read_row(Oid namespace, const char *name, uint64 absn, FibRowReader reader, void *arg)
+{
+	Relation	rel;
+	Relation	index;
+	IndexScanDesc scan;
+	TupleTableSlot *slot;
+	ScanKeyData key;
+	Snapshot	snapshot;
+	bool		found;
+
+	if (IsInParallelMode())
+		snapshot = RegisterSnapshot(GetActiveSnapshot());
+	else
+		snapshot = RegisterSnapshot(GetLatestSnapshot());
+
+	rel = table_open(pg_fib_table_oid(namespace, name), AccessShareLock);
+	index = index_open(RelationGetPrimaryKeyIndex(rel), AccessShareLock);
+	slot = table_slot_create(rel, NULL);
+	ScanKeyInit(&key, 1, BTEqualStrategyNumber, F_INT8EQ, Int64GetDatum((int64) absn));
+	scan = index_beginscan(rel, index, snapshot, 1, 0);
+	index_rescan(scan, &key, 1, NULL, 0);
+	found = index_getnext_slot(scan, ForwardScanDirection, slot);
+	if (found && reader != NULL)
+	{
+		slot_getallattrs(slot);
+		reader(slot, arg);
+	}
+	index_endscan(scan);
+	ExecDropSingleTupleTableSlot(slot);
+	index_close(index, AccessShareLock);
+	table_close(rel, AccessShareLock);
+	UnregisterSnapshot(snapshot);
+	return found;
+}
+
+/* fib_read_value copies the detoasted value of a fib_memo row. */
+static void
+fib_read_value(TupleTableSlot *slot, void *arg)
+{
+	bytea	  **value = (bytea **) arg;
+
+	*value = DatumGetByteaPP(slot->tts_values[Anum_fib_memo_value - 1]);
+	if ((Pointer) *value == DatumGetPointer(slot->tts_values[Anum_fib_memo_value - 1]))
+		*value = (bytea *) PG_DETOAST_DATUM_COPY(PointerGetDatum(*value));
+}
+
+/*
+ * pg_fib_memo_read returns the digits of |F(absn)| from the memo of the
+ * schema namespace, allocated in the current memory context, or NULL when
+ * the memo has no such row.  It writes nothing; a hit is reported to the
+ * keeper, which counts it.
+ */
+FibDigit *
+pg_fib_memo_read(Oid namespace, uint64 absn, size_t *ndigits)
+{
+	bytea	   *value = NULL;
+	FibDigit   *digits;
+
+	if (!fib_read_row(namespace, "fib_memo", absn, fib_read_value, &value))
+		return NULL;
+	digits = pg_fib_bytea_to_digits(value, absn, ndigits);
+	pfree(value);
+	pg_fib_post_hit(absn);
+	return digits;
+}
+
+/* fib_read_job_row copies a fib_jobs row into a FibJobRow. */
+static void
+fib_read_job_row(TupleTableSlot *slot, void *arg)
+{
+	FibJobRow  *row = (FibJobRow *) arg;
+	TupleDesc	tupdesc = slot->tts_tupleDescriptor;
+	int			i;
+
+	for (i = 0; i < FIB_JOB_NATTS; i++)
+	{
+		Form_pg_attribute att = TupleDescAttr(tupdesc, i);
+
+		row->nulls[i] = slot->tts_isnull[i];
+		if (row->nulls[i])
+			row->values[i] = (Datum) 0;
+		else if (att->attlen == -1)
+			row->values[i] = PointerGetDatum(PG_DETOAST_DATUM_COPY(slot->tts_values[i]));
+		else
+			row->values[i] = datumCopy(slot->tts_values[i], att->attbyval, att->attlen);
+	}
+	row->state = pg_fib_job_state_from_name(TextDatumGetCString(row->values[Anum_fib_jobs_state - 1]));
+}
+
+/* fib_read_memo_row fills a FibJobRow for a memo row without a job: done. */
+static void
+fib_read_memo_row(TupleTableSlot *slot, void *arg)
+{
+	FibJobRow  *row = (FibJobRow *) arg;
+
+	memset(row->nulls, true, sizeof(row->nulls));
+	row->values[Anum_fib_jobs_state - 1] = CStringGetTextDatum(pg_fib_job_state_name(FIB_JOB_DONE));
+	row->values[Anum_fib_jobs_progress - 1] = Float8GetDatum(1.0);
+	row->values[Anum_fib_jobs_digits - 1] = slot->tts_values[Anum_fib_memo_digits - 1];
+	row->values[Anum_fib_jobs_finished_at - 1] = slot->tts_values[Anum_fib_memo_computed_at - 1];
+	row->values[Anum_fib_jobs_compute_ms - 1] = slot->tts_values[Anum_fib_memo_compute_ms - 1];
+	row->nulls[Anum_fib_jobs_state - 1] = false;
+	row->nulls[Anum_fib_jobs_progress - 1] = false;
+	row->nulls[Anum_fib_jobs_digits - 1] = false;
+	row->nulls[Anum_fib_jobs_finished_at - 1] = false;
+	row->nulls[Anum_fib_jobs_compute_ms - 1] = false;
+	row->state = FIB_JOB_DONE;
+}
+
+/*
+ * pg_fib_memo_job_read reads the memo row of F(|n|) into row, as a done job
+ * (finished_at is when it was computed), and returns whether there is one.
+ */
+bool
+pg_fib_memo_job_read(Oid namespace, int64 n, FibJobRow *row)
+{
+	if (!fib_read_row(namespace, "fib_memo", pg_fib_abs(n), fib_read_memo_row, row))
+		return false;
+	row->memoized = true;
+	row->values[Anum_fib_jobs_n - 1] = Int64GetDatum(n);
+	row->nulls[Anum_fib_jobs_n - 1] = false;
+	return true;
+}
+
+/*
+ * pg_fib_delete_row deletes the row of n = absn from rel, one of pg_fib's
+ * tables, if there is one: for the restore trigger, which the caller's
+ * INSERT privilege on the table guards.
+ */
+void
+pg_fib_delete_row(Relation rel, uint64 absn)
+{
+	Relation	index;
+	IndexScanDesc scan;
+	TupleTableSlot *slot;
+	ScanKeyData key;
+	Snapshot	snapshot = RegisterSnapshot(GetLatestSnapshot());
+
+	index = index_open(RelationGetPrimaryKeyIndex(rel), RowExclusiveLock);
+	slot = table_slot_create(rel, NULL);
+	ScanKeyInit(&key, 1, BTEqualStrategyNumber, F_INT8EQ, Int64GetDatum((int64) absn));
+	scan = index_beginscan(rel, index, snapshot, 1, 0);
+	index_rescan(scan, &key, 1, NULL, 0);
+	if (index_getnext_slot(scan, ForwardScanDirection, slot))
+		simple_table_tuple_delete(rel, &slot->tts_tid, snapshot);
+	index_endscan(scan);
+	ExecDropSingleTupleTableSlot(slot);
+	index_close(index, NoLock);
+	UnregisterSnapshot(snapshot);
+}
+
+/*
+ * pg_fib_job_read reads the job of F(|n|), or failing one its memo row
+ * (done), into row, allocated in the current memory context; n is the
+ * row's n as the caller asked.  A running job's progress comes live from
+ * its worker.  Returns false when there is neither.
+ */
+bool
+pg_fib_job_read(Oid namespace, int64 n, FibJobRow *row)
+{
+	uint64		absn = pg_fib_abs(n);
+	double		progress;
+
+	if (fib_read_row(namespace, "fib_jobs", absn, fib_read_job_row, row))
+		row->memoized = fib_read_row(namespace, "fib_memo", absn, NULL, NULL);
+	else if (fib_read_row(namespace, "fib_memo", absn, fib_read_memo_row, row))
+		row->memoized = true;
+	else
+		return false;
+
+	row->values[Anum_fib_jobs_n - 1] = Int64GetDatum(n);
+	row->nulls[Anum_fib_jobs_n - 1] = false;
+	if (row->state == FIB_JOB_RUNNING && pg_fib_running_progress(absn, &progress))
+		row->values[Anum_fib_jobs_progress - 1] = Float8GetDatum(progress);
+	return true;
 }
 
 /*
@@ -179,16 +375,26 @@ pg_fib_memo_or_inline(Oid namespace, int64 n, size_t *ndigits)
 	if (absn < (uint64) pg_fib_memo_min_n && absn <= (uint64) pg_fib_sync_max_n)
 		return NULL;
 
-	digits = fib_memo_lookup(namespace, absn, ndigits);
+	digits = pg_fib_memo_read(namespace, absn, ndigits);
 	if (digits != NULL)
 		return digits;
 	if (absn > (uint64) pg_fib_sync_max_n)
+	{
+		if (pg_fib_is_queue_database())
+			ereport(ERROR,
+					(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+					 errmsg("F(" INT64_FORMAT ") is not in the memo yet", n),
+					 errdetail("F(n) is computed inside a query only for |n| <= pg_fib.sync_max_n (%d); larger ones are computed by a background worker.",
+							   pg_fib_sync_max_n),
+					 errhint("Call fib_request(n) to queue it, then fib_wait(n) or fib_status(n).")));
 		ereport(ERROR,
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 				 errmsg("F(" INT64_FORMAT ") is not in the memo yet", n),
-				 errdetail("F(n) is computed inside a query only for |n| <= pg_fib.sync_max_n (%d); larger ones are computed by a background worker.",
-						   pg_fib_sync_max_n),
-				 errhint("Call fib_request(n) to queue it, then fib_wait(n) or fib_status(n).")));
+				 errdetail("F(n) is computed inside a query only for |n| <= pg_fib.sync_max_n (%d); larger ones are computed by pg_fib's background workers, which work only in database \"%s\".",
+						   pg_fib_sync_max_n, pg_fib_database),
+				 errhint("Ask for F(n) in database \"%s\", where pg_fib.database points the workers.",
+						 pg_fib_database)));
+	}
 	pg_fib_post_memoize(absn);
 	return NULL;
 }

@@ -58,14 +58,24 @@ char	   *pg_fib_database = NULL;
  */
 int			pg_fib_max_queued = 10000;
 
+/*
+ * The most jobs one role may have queued or running at once, so that no
+ * role can fill the queue for everyone.  The caller's own value applies:
+ * ALTER ROLE ... SET gives each role its share.
+ */
+int			pg_fib_max_queued_per_role = 1000;
+
 /* How many times a job is tried before it ends "failed". */
 int			pg_fib_max_attempts = 3;
 
 /* How long finished jobs are kept, in seconds. */
 int			pg_fib_job_retention = 7 * 24 * 3600;
 
-/* The most the memo's values may take, in kilobytes. */
-int			pg_fib_memo_max_bytes = 1024 * 1024;
+/*
+ * The most the memo's values may take, in kilobytes (a memory-unit
+ * setting: '1GB').  The keeper evicts beyond it by itself.
+ */
+int			pg_fib_memo_max_size = 1024 * 1024;
 
 /*
  * pg_fib_settings_init defines pg_fib's configuration variables and reserves
@@ -124,6 +134,15 @@ pg_fib_settings_init(void)
 							PGC_SIGHUP, 0,
 							NULL, NULL, NULL);
 
+	DefineCustomIntVariable("pg_fib.max_queued_per_role",
+							"Most jobs one role may have queued or running at once.",
+							"Beyond it, fib_request() of a new n by that role is refused "
+							"until its jobs end.  Set it per role with ALTER ROLE ... SET.",
+							&pg_fib_max_queued_per_role,
+							1000, 0, INT_MAX,
+							PGC_SUSET, 0,
+							NULL, NULL, NULL);
+
 	DefineCustomIntVariable("pg_fib.max_attempts",
 							"Number of times a job is tried before it ends failed.",
 							NULL,
@@ -140,10 +159,10 @@ pg_fib_settings_init(void)
 							PGC_SIGHUP, GUC_UNIT_S,
 							NULL, NULL, NULL);
 
-	DefineCustomIntVariable("pg_fib.memo_max_bytes",
-							"Most space the memo's values may take; fib_maintain() evicts beyond it.",
-							NULL,
-							&pg_fib_memo_max_bytes,
+	DefineCustomIntVariable("pg_fib.memo_max_size",
+							"Most space the memo's values may take.",
+							"The keeper evicts the values worth least per byte beyond it.",
+							&pg_fib_memo_max_size,
 							1024 * 1024, 0, INT_MAX,
 							PGC_SIGHUP, GUC_UNIT_KB,
 							NULL, NULL, NULL);

@@ -1,24 +1,30 @@
 /*-------------------------------------------------------------------------
  *
  * shmem.c
- *	  pg_fib's shared memory: request slots, and the workers' progress.
+ *	  pg_fib's shared memory: the callers' request slots, the hints for the
+ *	  keeper, and the state of the keeper and the compute workers.
  *
  * A caller's query never writes: fib() must work in read-only transactions
  * and on a hot standby, and must never wait on another session's row.  So
- * whatever a query wants persisted goes through the slots here to the
+ * whatever a query wants persisted goes through this shared memory to the
  * keeper, a background worker that writes it in transactions of its own:
  *
- *	- REQUEST: fib_request(n) wants F(n) queued.  The caller waits on a
- *	  condition variable until the keeper has committed the job, so a job is
- *	  durable once fib_request() returns, whatever the caller's transaction
- *	  does next, and the caller needs no privilege on the tables;
- *	- MEMOIZE: a query computed a value worth keeping (fire and forget);
- *	- HIT: a query found a value in the memo (counts, fire and forget, and
- *	  written at the keeper's next tick, at most a second later).
+ *	- requests: fib_request(n) and fib_wait(n) want F(n) queued.  Every
+ *	  backend has a request slot of its own (indexed by its PGPROC number), so
+ *	  a request never finds the slots full.  A slot's one life-cycle field,
+ *	  phase, goes IDLE -> POSTED -> TAKEN (by the keeper) -> ANSWERED ->
+ *	  IDLE; its generation, bumped at every post, tells the keeper's answer
+ *	  to an abandoned request from the answer to the current one.  The same
+ *	  slot registers the job a fib_wait() sleeps on, which the compute
+ *	  workers flag when the job ends;
+ *	- memoize hints: a query computed a value worth keeping;
+ *	- hit hints: a query found a value in the memo (counted at the keeper's
+ *	  next tick, at most a second later).
  *
- * Fire-and-forget slots are dropped when every slot is taken: they are
- * hints.  The compute workers publish the job they run and its progress
- * here, for fib_status().
+ * Hints are fire and forget: each kind has a table of its own, merged by n,
+ * and a hint is dropped only when its own table is full, so that hits never
+ * crowd out values to keep.  The compute workers publish the job they run
+ * and its progress here, for fib_status().
  *
  * IDENTIFICATION
  *	  pg_fib/shmem.c
@@ -27,42 +33,51 @@
  */
 #include "postgres.h"
 
+#include "access/twophase.h"
 #include "commands/dbcommands.h"
 #include "miscadmin.h"
-#include "pgstat.h"
 #include "storage/ipc.h"
 #include "storage/latch.h"
 #include "storage/lwlock.h"
 #include "storage/proc.h"
 #include "storage/shmem.h"
-#include "utils/timestamp.h"
+#include "utils/builtins.h"
 
 #include "pg_fib.h"
 
-#define FIB_SLOTS				256
+/* The size of each hint table: a power of two, for open addressing. */
+#define FIB_HINT_SLOTS			1024
 
-/* How long a caller waits for a keeper that is not running. */
-#define FIB_KEEPER_WAIT_MS		10000
+/* How many places a hint looks at before it is dropped. */
+#define FIB_HINT_PROBES			16
 
-typedef enum FibSlotState
+typedef enum FibSlotPhase
 {
-	FIB_SLOT_POSTED = 1,		/* waiting for the keeper */
+	FIB_SLOT_IDLE = 0,
+	FIB_SLOT_POSTED,			/* waiting for the keeper */
 	FIB_SLOT_TAKEN,				/* the keeper is writing it */
-	FIB_SLOT_ANSWERED			/* written (or refused, with an error) */
-} FibSlotState;
+	FIB_SLOT_ANSWERED			/* answer holds the outcome */
+} FibSlotPhase;
 
-typedef struct FibSlot
+typedef struct FibRequestSlot
 {
-	FibSlotKind kind;
-	FibSlotState state;
+	FibSlotPhase phase;
+	uint64		generation;
 	Oid			database;
 	uint64		n;
-	int64		hits;
-	uint64		ticket;			/* tells a REQUEST's caller its slot */
-	bool		abandoned;		/* the caller stopped waiting */
-	int			sqlerrcode;		/* the keeper's refusal, if error is set */
-	char		error[256];
-} FibSlot;
+	NameData	role;
+	int			max_per_role;
+	FibAnswer	answer;
+	uint64		wait_n;			/* fib_wait() sleeps on this job, if not 0 */
+	bool		wait_ended;		/* ... and a worker saw it end */
+} FibRequestSlot;
+
+/* A hint table: n + 1 as the key (0 marks a free entry), and a count. */
+typedef struct FibHintTable
+{
+	int			used;
+	FibHint		entries[FIB_HINT_SLOTS];
+} FibHintTable;
 
 typedef struct FibWorkerState
 {
@@ -78,26 +93,38 @@ typedef struct FibShared
 	LWLock	   *lock;			/* protects everything below */
 	pid_t		keeper_pid;
 	int			keeper_pgprocno;
-	uint64		next_ticket;
-	ConditionVariable answered_cv;	/* the keeper answered a REQUEST */
+	bool		keeper_connected;	/* the keeper reached pg_fib.database */
+	int			connect_failures;	/* keeper starts that did not connect */
+	int64		memo_bytes;		/* the memo's size as far as the keeper knows */
+	ConditionVariable answer_cv;	/* the keeper answered requests */
 	ConditionVariable jobs_cv;	/* a job ended, done or failed */
 	FibWorkerState workers[PG_FIB_MAX_WORKERS];
-	FibSlot		slots[FIB_SLOTS];
+	FibHintTable memoize;
+	FibHintTable hits;
+	int			nslots;
+	FibRequestSlot slots[FLEXIBLE_ARRAY_MEMBER];
 } FibShared;
 
 static FibShared *fib_shared = NULL;
 static shmem_request_hook_type prev_shmem_request_hook = NULL;
 static shmem_startup_hook_type prev_shmem_startup_hook = NULL;
 static int	fib_my_worker_index = -1;
-
-/*
- * The ticket of the REQUEST this backend waits for, if any: a backend
- * terminated while waiting (FATAL does not unwind through PG_FINALLY)
- * gives its slot back from fib_request_exit.
- */
-static volatile uint64 fib_waiting_ticket = 0;
-static bool fib_request_exit_registered = false;
 static Oid	fib_queue_database = InvalidOid;
+
+/* fib_slot_count is the number of PGPROCs, hence of request slots. */
+static int
+fib_slot_count(void)
+{
+	return MaxBackends + NUM_AUXILIARY_PROCS + max_prepared_xacts;
+}
+
+/* fib_shmem_size is the size of pg_fib's shared memory. */
+static Size
+fib_shmem_size(void)
+{
+	return add_size(offsetof(FibShared, slots),
+					mul_size(fib_slot_count(), sizeof(FibRequestSlot)));
+}
 
 /* fib_shmem_request asks for pg_fib's shared memory and its lock. */
 static void
@@ -105,7 +132,7 @@ fib_shmem_request(void)
 {
 	if (prev_shmem_request_hook)
 		prev_shmem_request_hook();
-	RequestAddinShmemSpace(MAXALIGN(sizeof(FibShared)));
+	RequestAddinShmemSpace(MAXALIGN(fib_shmem_size()));
 	RequestNamedLWLockTranche("pg_fib", 1);
 }
 
@@ -119,13 +146,14 @@ fib_shmem_startup(void)
 		prev_shmem_startup_hook();
 
 	LWLockAcquire(AddinShmemInitLock, LW_EXCLUSIVE);
-	fib_shared = ShmemInitStruct("pg_fib", sizeof(FibShared), &found);
+	fib_shared = ShmemInitStruct("pg_fib", fib_shmem_size(), &found);
 	if (!found)
 	{
-		memset(fib_shared, 0, sizeof(FibShared));
+		memset(fib_shared, 0, fib_shmem_size());
 		fib_shared->lock = &(GetNamedLWLockTranche("pg_fib"))->lock;
-		fib_shared->next_ticket = 1;
-		ConditionVariableInit(&fib_shared->answered_cv);
+		fib_shared->memo_bytes = -1;
+		fib_shared->nslots = fib_slot_count();
+		ConditionVariableInit(&fib_shared->answer_cv);
 		ConditionVariableInit(&fib_shared->jobs_cv);
 	}
 	LWLockRelease(AddinShmemInitLock);
@@ -156,6 +184,14 @@ pg_fib_is_queue_database(void)
 	return OidIsValid(fib_queue_database) && fib_queue_database == MyDatabaseId;
 }
 
+/* fib_my_slot is this backend's request slot. */
+static FibRequestSlot *
+fib_my_slot(void)
+{
+	Assert(MyProc->pgprocno < fib_shared->nslots);
+	return &fib_shared->slots[MyProc->pgprocno];
+}
+
 /* fib_wake_keeper sets the keeper's latch; called with the lock held. */
 static void
 fib_wake_keeper(void)
@@ -165,66 +201,172 @@ fib_wake_keeper(void)
 }
 
 /*
- * fib_post_slot fills a free slot with a posting from this session and
- * wakes the keeper; called with the lock held.
+ * pg_fib_post_request posts a request for F(absn) in this backend's slot,
+ * as the current role with its own share of the queue, and wakes the
+ * keeper.  When wait_n is not 0, the slot also registers that this backend
+ * will sleep until the job of F(wait_n) ends.
  */
-static void
-fib_post_slot(FibSlot *slot, FibSlotKind kind, uint64 absn, uint64 ticket)
+void
+pg_fib_post_request(uint64 absn, uint64 wait_n)
 {
-	slot->kind = kind;
-	slot->state = FIB_SLOT_POSTED;
+	FibRequestSlot *slot = fib_my_slot();
+	char	   *role = GetUserNameFromId(GetUserId(), false);
+
+	LWLockAcquire(fib_shared->lock, LW_EXCLUSIVE);
+	slot->generation++;
+	slot->phase = FIB_SLOT_POSTED;
 	slot->database = MyDatabaseId;
 	slot->n = absn;
-	slot->hits = kind == FIB_SLOT_REQUEST ? 0 : 1;
-	slot->ticket = ticket;
-	slot->abandoned = false;
-	slot->error[0] = '\0';
-
-	/*
-	 * Hits wait for the keeper's next tick, where they are counted in one
-	 * UPDATE per n: waking it for each would turn every memo read into a
-	 * write.
-	 */
-	if (kind != FIB_SLOT_HIT)
-		fib_wake_keeper();
+	namestrcpy(&slot->role, role);
+	slot->max_per_role = pg_fib_max_queued_per_role;
+	memset(&slot->answer, 0, sizeof(slot->answer));
+	slot->wait_n = wait_n;
+	slot->wait_ended = false;
+	fib_wake_keeper();
+	LWLockRelease(fib_shared->lock);
 }
 
 /*
- * fib_post_hint posts a fire-and-forget slot, merged with one of the same
- * kind and n that the keeper has not taken yet, and dropped when every slot
- * is in use.
+ * pg_fib_poll_answer copies the keeper's answer to this backend's request
+ * and returns true once there is one.  keeper_running tells whether a
+ * keeper is attached.
  */
-static void
-fib_post_hint(FibSlotKind kind, uint64 absn)
+bool
+pg_fib_poll_answer(FibAnswer *answer, bool *keeper_running)
 {
-	int			free_slot = -1;
-	int			i;
+	FibRequestSlot *slot = fib_my_slot();
+	bool		answered;
 
-	if (fib_shared == NULL || !pg_fib_is_queue_database())
-		return;
+	LWLockAcquire(fib_shared->lock, LW_SHARED);
+	answered = slot->phase == FIB_SLOT_ANSWERED;
+	if (answered)
+		*answer = slot->answer;
+	*keeper_running = fib_shared->keeper_pid != 0;
+	LWLockRelease(fib_shared->lock);
+	return answered;
+}
+
+/*
+ * pg_fib_wait_ended tells whether a worker saw the job this backend waits
+ * on end since the last call, and forgets it.
+ */
+bool
+pg_fib_wait_ended(void)
+{
+	FibRequestSlot *slot = fib_my_slot();
+	bool		ended;
 
 	LWLockAcquire(fib_shared->lock, LW_EXCLUSIVE);
-	for (i = 0; i < FIB_SLOTS; i++)
-	{
-		FibSlot    *slot = &fib_shared->slots[i];
+	ended = slot->wait_ended;
+	slot->wait_ended = false;
+	LWLockRelease(fib_shared->lock);
+	return ended;
+}
 
-		if (slot->kind == FIB_SLOT_FREE)
-		{
-			if (free_slot < 0)
-				free_slot = i;
-		}
-		else if (slot->kind == kind && slot->n == absn &&
-				 slot->state == FIB_SLOT_POSTED)
-		{
-			slot->hits++;
-			free_slot = -2;
-			break;
-		}
-	}
-	if (free_slot >= 0)
+/*
+ * pg_fib_release_slot gives this backend's slot back: an answer the keeper
+ * still has to write is then ignored.  Safe to call at any time, from error
+ * cleanup too.
+ */
+void
+pg_fib_release_slot(void)
+{
+	FibRequestSlot *slot;
+
+	if (fib_shared == NULL || MyProc == NULL)
+		return;
+	slot = fib_my_slot();
+	LWLockAcquire(fib_shared->lock, LW_EXCLUSIVE);
+	slot->phase = FIB_SLOT_IDLE;
+	slot->wait_n = 0;
+	slot->wait_ended = false;
+	LWLockRelease(fib_shared->lock);
+}
+
+/* pg_fib_answer_cv is the condition variable broadcast when requests are answered. */
+ConditionVariable *
+pg_fib_answer_cv(void)
+{
+	return &fib_shared->answer_cv;
+}
+
+/* pg_fib_jobs_cv is the condition variable broadcast when a job ends. */
+ConditionVariable *
+pg_fib_jobs_cv(void)
+{
+	return &fib_shared->jobs_cv;
+}
+
+/*
+ * fib_hint_add counts a hint for absn in table, merged with one for the
+ * same n; dropped when no free entry is found near its place.  Called with
+ * the lock held.
+ */
+static void
+fib_hint_add(FibHintTable *table, uint64 absn)
+{
+	uint64		key = absn + 1;
+	uint32		place = (uint32) (key * UINT64CONST(0x9E3779B97F4A7C15) >> 32);
+	int			probe;
+
+	for (probe = 0; probe < FIB_HINT_PROBES; probe++)
 	{
-		fib_post_slot(&fib_shared->slots[free_slot], kind, absn, 0);
+		FibHint    *entry = &table->entries[(place + probe) % FIB_HINT_SLOTS];
+
+		if (entry->n == key)
+		{
+			entry->hits++;
+			return;
+		}
+		if (entry->n == 0)
+		{
+			entry->n = key;
+			entry->hits = 1;
+			table->used++;
+			return;
+		}
 	}
+}
+
+/*
+ * fib_hint_take moves up to max hints out of table into hints and returns
+ * how many.  Called with the lock held.
+ */
+static int
+fib_hint_take(FibHintTable *table, FibHint *hints, int max)
+{
+	int			taken = 0;
+	int			i;
+
+	for (i = 0; i < FIB_HINT_SLOTS && taken < max && table->used > 0; i++)
+	{
+		FibHint    *entry = &table->entries[i];
+
+		if (entry->n == 0)
+			continue;
+		hints[taken].n = entry->n - 1;
+		hints[taken].hits = entry->hits;
+		taken++;
+		entry->n = 0;
+		entry->hits = 0;
+		table->used--;
+	}
+	return taken;
+}
+
+/*
+ * fib_post_hint posts a hint from a query in the queue database; hints
+ * from elsewhere would only be thrown away by the keeper.
+ */
+static void
+fib_post_hint(FibHintTable *table, uint64 absn, bool wake)
+{
+	if (fib_shared == NULL || !pg_fib_is_queue_database())
+		return;
+	LWLockAcquire(fib_shared->lock, LW_EXCLUSIVE);
+	fib_hint_add(table, absn);
+	if (wake)
+		fib_wake_keeper();
 	LWLockRelease(fib_shared->lock);
 }
 
@@ -232,172 +374,47 @@ fib_post_hint(FibSlotKind kind, uint64 absn)
 void
 pg_fib_post_memoize(uint64 absn)
 {
-	fib_post_hint(FIB_SLOT_MEMOIZE, absn);
+	fib_post_hint(&fib_shared->memoize, absn, true);
 }
 
-/* pg_fib_post_hit tells the keeper that F(absn) was read from the memo. */
+/*
+ * pg_fib_post_hit tells the keeper that F(absn) was read from the memo.
+ * Hits wait for the keeper's next tick, where they are counted in one
+ * UPDATE per n: waking it for each would turn every memo read into a write.
+ */
 void
 pg_fib_post_hit(uint64 absn)
 {
-	fib_post_hint(FIB_SLOT_HIT, absn);
+	fib_post_hint(&fib_shared->hits, absn, false);
 }
 
-/*
- * fib_abandon_request frees the slot of a REQUEST whose caller stops
- * waiting, or marks it for the keeper to free once answered.
- */
-static void
-fib_abandon_request(uint64 ticket)
+/* pg_fib_take_memoize moves up to max memoize hints into ns. */
+int
+pg_fib_take_memoize(uint64 *ns, int max)
 {
+	FibHint		hints[64];
+	int			taken;
 	int			i;
 
+	max = Min(max, lengthof(hints));
 	LWLockAcquire(fib_shared->lock, LW_EXCLUSIVE);
-	for (i = 0; i < FIB_SLOTS; i++)
-	{
-		FibSlot    *slot = &fib_shared->slots[i];
-
-		if (slot->kind == FIB_SLOT_REQUEST && slot->ticket == ticket)
-		{
-			if (slot->state == FIB_SLOT_TAKEN)
-				slot->abandoned = true;
-			else
-				slot->kind = FIB_SLOT_FREE;
-			break;
-		}
-	}
+	taken = fib_hint_take(&fib_shared->memoize, hints, max);
 	LWLockRelease(fib_shared->lock);
+	for (i = 0; i < taken; i++)
+		ns[i] = hints[i].n;
+	return taken;
 }
 
-/* fib_request_exit gives back the slot of a request left at exit. */
-static void
-fib_request_exit(int code, Datum arg)
+/* pg_fib_take_hits moves up to max hit counts into hits. */
+int
+pg_fib_take_hits(FibHint *hits, int max)
 {
-	if (fib_waiting_ticket != 0)
-		fib_abandon_request(fib_waiting_ticket);
-	fib_waiting_ticket = 0;
-}
+	int			taken;
 
-/*
- * fib_keeper_unavailable raises the error of a REQUEST that no keeper
- * takes in.
- */
-static void
-fib_keeper_unavailable(void)
-{
-	ereport(ERROR,
-			(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
-			 errmsg("the pg_fib keeper is not running"),
-			 errdetail("Jobs are written to the queue by the \"pg_fib keeper\" background worker, which has not been seen for %d seconds.",
-					   FIB_KEEPER_WAIT_MS / 1000),
-			 errhint("Check the server log, and that pg_fib is in shared_preload_libraries.")));
-}
-
-/*
- * pg_fib_post_request asks the keeper to queue F(absn) and waits until the
- * job is committed, or until deadline when it is not 0.  It raises an error
- * if the keeper refused it, is not running, or did not answer by the
- * deadline; a cancel while waiting is honoured at once.
- */
-void
-pg_fib_post_request(uint64 absn, TimestampTz deadline)
-{
-	volatile uint64 ticket = 0;
-	volatile TimestampTz keeper_missing_since = 0;
-	char		error[256];
-	volatile bool answered = false;
-	volatile int sqlerrcode = 0;
-
-	error[0] = '\0';
-	if (!fib_request_exit_registered)
-	{
-		before_shmem_exit(fib_request_exit, (Datum) 0);
-		fib_request_exit_registered = true;
-	}
-	ConditionVariablePrepareToSleep(&fib_shared->answered_cv);
-	PG_TRY();
-	{
-		for (;;)
-		{
-			int			i;
-
-			LWLockAcquire(fib_shared->lock, LW_EXCLUSIVE);
-			if (ticket == 0)
-			{
-				for (i = 0; i < FIB_SLOTS; i++)
-				{
-					if (fib_shared->slots[i].kind != FIB_SLOT_FREE)
-						continue;
-					ticket = fib_shared->next_ticket++;
-					fib_waiting_ticket = ticket;
-					fib_post_slot(&fib_shared->slots[i], FIB_SLOT_REQUEST, absn, ticket);
-					break;
-				}
-			}
-			else
-			{
-				for (i = 0; i < FIB_SLOTS; i++)
-				{
-					FibSlot    *slot = &fib_shared->slots[i];
-
-					if (slot->kind == FIB_SLOT_REQUEST && slot->ticket == ticket &&
-						slot->state == FIB_SLOT_ANSWERED)
-					{
-						strlcpy(error, slot->error, sizeof(error));
-						sqlerrcode = slot->sqlerrcode;
-						slot->kind = FIB_SLOT_FREE;
-						answered = true;
-						break;
-					}
-				}
-			}
-			if (fib_shared->keeper_pid == 0)
-			{
-				if (keeper_missing_since == 0)
-					keeper_missing_since = GetCurrentTimestamp();
-			}
-			else
-				keeper_missing_since = 0;
-			LWLockRelease(fib_shared->lock);
-
-			if (answered)
-				break;
-			if (keeper_missing_since != 0 &&
-				TimestampDifferenceExceeds(keeper_missing_since,
-										   GetCurrentTimestamp(),
-										   FIB_KEEPER_WAIT_MS))
-				fib_keeper_unavailable();
-			if (deadline != 0 && GetCurrentTimestamp() >= deadline)
-				ereport(ERROR,
-						(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
-						 errmsg("could not queue F(" UINT64_FORMAT ") within the timeout", absn),
-						 errdetail("The pg_fib keeper did not take the request in before the timeout passed."),
-						 errhint("Call fib_wait(n) again with a longer timeout.")));
-
-			(void) ConditionVariableTimedSleep(&fib_shared->answered_cv, 1000,
-											   PG_WAIT_EXTENSION);
-		}
-	}
-	PG_FINALLY();
-	{
-		ConditionVariableCancelSleep();
-		if (ticket != 0 && !answered)
-			fib_abandon_request(ticket);
-		fib_waiting_ticket = 0;
-	}
-	PG_END_TRY();
-
-	if (error[0] != '\0' && sqlerrcode == ERRCODE_CONFIGURATION_LIMIT_EXCEEDED)
-		ereport(ERROR,
-				(errcode(ERRCODE_CONFIGURATION_LIMIT_EXCEEDED),
-				 errmsg("could not queue F(" UINT64_FORMAT "): the queue is full", absn),
-				 errdetail("The pg_fib keeper reported: %s", error),
-				 errhint("Try again when the queue has drained, or ask a superuser to raise \"pg_fib.max_queued\".")));
-	if (error[0] != '\0')
-		ereport(ERROR,
-				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
-				 errmsg("could not queue F(" UINT64_FORMAT ")", absn),
-				 errdetail("The pg_fib keeper reported: %s", error),
-				 errhint("Check that pg_fib is installed in the database named by \"pg_fib.database\".")));
+	LWLockAcquire(fib_shared->lock, LW_EXCLUSIVE);
+	taken = fib_hint_take(&fib_shared->hits, hits, max);
+	LWLockRelease(fib_shared->lock);
+	return taken;
 }
 
 /*
@@ -438,8 +455,6 @@ pg_fib_running_workers(int *pids)
 	int			count = 0;
 	int			i;
 
-	if (fib_shared == NULL)
-		return 0;
 	LWLockAcquire(fib_shared->lock, LW_SHARED);
 	for (i = 0; i < PG_FIB_MAX_WORKERS; i++)
 	{
@@ -450,13 +465,6 @@ pg_fib_running_workers(int *pids)
 	return count;
 }
 
-/* pg_fib_jobs_cv is the condition variable broadcast when a job ends. */
-ConditionVariable *
-pg_fib_jobs_cv(void)
-{
-	return &fib_shared->jobs_cv;
-}
-
 /* fib_keeper_detach forgets the keeper when it exits. */
 static void
 fib_keeper_detach(int code, Datum arg)
@@ -465,11 +473,12 @@ fib_keeper_detach(int code, Datum arg)
 
 	LWLockAcquire(fib_shared->lock, LW_EXCLUSIVE);
 	fib_shared->keeper_pid = 0;
+	fib_shared->keeper_connected = false;
 	/* Requests it had taken are posted again for its successor. */
-	for (i = 0; i < FIB_SLOTS; i++)
+	for (i = 0; i < fib_shared->nslots; i++)
 	{
-		if (fib_shared->slots[i].state == FIB_SLOT_TAKEN)
-			fib_shared->slots[i].state = FIB_SLOT_POSTED;
+		if (fib_shared->slots[i].phase == FIB_SLOT_TAKEN)
+			fib_shared->slots[i].phase = FIB_SLOT_POSTED;
 	}
 	LWLockRelease(fib_shared->lock);
 }
@@ -486,98 +495,158 @@ pg_fib_keeper_attach(void)
 }
 
 /*
- * pg_fib_keeper_take copies up to max posted slots of this database into
- * taken and marks them taken, memo hits only when include_hits;
- * fire-and-forget slots are freed at once.
- * Slots posted from another database are answered with an error.
+ * pg_fib_take_requests copies up to max posted requests of this database
+ * into taken and marks them taken.  Requests posted from another database
+ * are answered at once.
  */
 int
-pg_fib_keeper_take(FibTakenSlot *taken, int max, bool include_hits)
+pg_fib_take_requests(FibTakenRequest *taken, int max)
 {
 	int			ntaken = 0;
-	int			i;
 	bool		refused = false;
+	int			i;
 
 	LWLockAcquire(fib_shared->lock, LW_EXCLUSIVE);
-	for (i = 0; i < FIB_SLOTS && ntaken < max; i++)
+	for (i = 0; i < fib_shared->nslots && ntaken < max; i++)
 	{
-		FibSlot    *slot = &fib_shared->slots[i];
+		FibRequestSlot *slot = &fib_shared->slots[i];
 
-		if (slot->kind == FIB_SLOT_FREE || slot->state != FIB_SLOT_POSTED)
-			continue;
-		if (slot->kind == FIB_SLOT_HIT && !include_hits)
+		if (slot->phase != FIB_SLOT_POSTED)
 			continue;
 		if (slot->database != MyDatabaseId)
 		{
-			if (slot->kind == FIB_SLOT_REQUEST)
-			{
-				snprintf(slot->error, sizeof(slot->error),
-						 "requests are taken only in database \"%s\"",
-						 pg_fib_database);
-				slot->sqlerrcode = ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE;
-				slot->state = FIB_SLOT_ANSWERED;
-				refused = true;
-			}
-			else
-				slot->kind = FIB_SLOT_FREE;
+			slot->answer.outcome = FIB_OUTCOME_WRONG_DATABASE;
+			slot->phase = FIB_SLOT_ANSWERED;
+			refused = true;
 			continue;
 		}
-		taken[ntaken].index = i;
-		taken[ntaken].kind = slot->kind;
+		taken[ntaken].slot = i;
+		taken[ntaken].generation = slot->generation;
+		taken[ntaken].database = slot->database;
 		taken[ntaken].n = slot->n;
-		taken[ntaken].hits = slot->hits;
-		taken[ntaken].sqlerrcode = 0;
-		taken[ntaken].error = NULL;
+		taken[ntaken].role = slot->role;
+		taken[ntaken].max_per_role = slot->max_per_role;
+		memset(&taken[ntaken].answer, 0, sizeof(FibAnswer));
+		slot->phase = FIB_SLOT_TAKEN;
 		ntaken++;
-		if (slot->kind == FIB_SLOT_REQUEST)
-			slot->state = FIB_SLOT_TAKEN;
-		else
-			slot->kind = FIB_SLOT_FREE;
 	}
 	LWLockRelease(fib_shared->lock);
 	if (refused)
-		ConditionVariableBroadcast(&fib_shared->answered_cv);
+		ConditionVariableBroadcast(&fib_shared->answer_cv);
 	return ntaken;
 }
 
 /*
- * pg_fib_keeper_answer marks the taken REQUEST slots answered and wakes
- * their callers: refused with error when it is not NULL (the keeper could
- * not write the batch), else with each slot's own refusal, if any.
+ * pg_fib_answer_requests writes the keeper's answers into the slots of the
+ * taken requests whose callers still wait for them, and wakes the callers.
  */
 void
-pg_fib_keeper_answer(const FibTakenSlot *taken, int ntaken, const char *error)
+pg_fib_answer_requests(const FibTakenRequest *taken, int ntaken)
 {
 	int			i;
 
 	LWLockAcquire(fib_shared->lock, LW_EXCLUSIVE);
 	for (i = 0; i < ntaken; i++)
 	{
-		FibSlot    *slot = &fib_shared->slots[taken[i].index];
+		FibRequestSlot *slot = &fib_shared->slots[taken[i].slot];
 
-		if (taken[i].kind != FIB_SLOT_REQUEST || slot->kind != FIB_SLOT_REQUEST)
-			continue;
-		if (slot->abandoned)
-		{
-			slot->kind = FIB_SLOT_FREE;
-			continue;
-		}
-		if (error != NULL)
-		{
-			strlcpy(slot->error, error, sizeof(slot->error));
-			slot->sqlerrcode = ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE;
-		}
-		else if (taken[i].error != NULL)
-		{
-			strlcpy(slot->error, taken[i].error, sizeof(slot->error));
-			slot->sqlerrcode = taken[i].sqlerrcode;
-		}
-		else
-			slot->error[0] = '\0';
-		slot->state = FIB_SLOT_ANSWERED;
+		if (slot->phase != FIB_SLOT_TAKEN || slot->generation != taken[i].generation)
+			continue;			/* abandoned by its caller */
+		slot->answer = taken[i].answer;
+		slot->phase = FIB_SLOT_ANSWERED;
 	}
 	LWLockRelease(fib_shared->lock);
-	ConditionVariableBroadcast(&fib_shared->answered_cv);
+	ConditionVariableBroadcast(&fib_shared->answer_cv);
+}
+
+/*
+ * pg_fib_notify_job_ended flags the backends that wait on the job of
+ * F(absn), or on any job when absn is 0, and wakes them; called after the
+ * transaction that ended it committed.
+ */
+void
+pg_fib_notify_job_ended(uint64 absn)
+{
+	int			i;
+
+	LWLockAcquire(fib_shared->lock, LW_EXCLUSIVE);
+	for (i = 0; i < fib_shared->nslots; i++)
+	{
+		if (fib_shared->slots[i].wait_n != 0 &&
+			(absn == 0 || fib_shared->slots[i].wait_n == absn))
+			fib_shared->slots[i].wait_ended = true;
+	}
+	LWLockRelease(fib_shared->lock);
+	ConditionVariableBroadcast(&fib_shared->jobs_cv);
+}
+
+/*
+ * The memo's size as the keeper knows it: set exactly when it measures,
+ * raised by the workers as they store values, -1 until first measured.
+ */
+void
+pg_fib_add_memo_bytes(int64 bytes)
+{
+	LWLockAcquire(fib_shared->lock, LW_EXCLUSIVE);
+	if (fib_shared->memo_bytes >= 0)
+		fib_shared->memo_bytes += bytes;
+	LWLockRelease(fib_shared->lock);
+}
+
+int64
+pg_fib_memo_bytes(void)
+{
+	int64		bytes;
+
+	LWLockAcquire(fib_shared->lock, LW_SHARED);
+	bytes = fib_shared->memo_bytes;
+	LWLockRelease(fib_shared->lock);
+	return bytes;
+}
+
+void
+pg_fib_set_memo_bytes(int64 bytes)
+{
+	LWLockAcquire(fib_shared->lock, LW_EXCLUSIVE);
+	fib_shared->memo_bytes = bytes;
+	LWLockRelease(fib_shared->lock);
+}
+
+/*
+ * pg_fib_connect_failures keeps count of the keeper's attempts to connect
+ * to pg_fib.database: called before an attempt (keeper_connecting) it
+ * returns how many attempts before this one failed, and counts this one;
+ * called once connected it resets the count and tells the compute workers
+ * that they may connect too.
+ */
+int
+pg_fib_connect_failures(bool keeper_connecting, bool connected)
+{
+	int			failures;
+
+	LWLockAcquire(fib_shared->lock, LW_EXCLUSIVE);
+	failures = fib_shared->connect_failures;
+	if (connected)
+	{
+		fib_shared->connect_failures = 0;
+		fib_shared->keeper_connected = true;
+	}
+	else if (keeper_connecting)
+		fib_shared->connect_failures++;
+	LWLockRelease(fib_shared->lock);
+	return failures;
+}
+
+/* pg_fib_keeper_connected tells whether the keeper reached pg_fib.database. */
+bool
+pg_fib_keeper_connected(void)
+{
+	bool		connected;
+
+	LWLockAcquire(fib_shared->lock, LW_SHARED);
+	connected = fib_shared->keeper_connected;
+	LWLockRelease(fib_shared->lock);
+	return connected;
 }
 
 /* fib_worker_detach forgets a compute worker when it exits. */
@@ -606,7 +675,7 @@ pg_fib_worker_attach(int index)
 
 /*
  * pg_fib_worker_set_job publishes the job this worker computes (absn), or
- * that it computes none (absn == 0 and busy false).
+ * that it computes none (absn == 0).
  */
 void
 pg_fib_worker_set_job(uint64 absn)
@@ -618,8 +687,6 @@ pg_fib_worker_set_job(uint64 absn)
 	me->busy = absn != 0;
 	me->progress = 0;
 	LWLockRelease(fib_shared->lock);
-	if (absn == 0)
-		ConditionVariableBroadcast(&fib_shared->jobs_cv);
 }
 
 /* pg_fib_worker_set_progress publishes how far this worker's job got. */

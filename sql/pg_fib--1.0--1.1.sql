@@ -1,3 +1,76 @@
 \echo Use "ALTER EXTENSION pg_fib UPDATE TO '1.1'" to load this file. \quit
 
 -- pg_fib 1.0 -> 1.1.  Each section below matches one in pg_fib--1.1.sql.
+
+-- The queue: each role's share (pg_fib.max_queued_per_role).
+ALTER TABLE fib_jobs ADD COLUMN requested_by name;
+CREATE INDEX fib_jobs_waiting_by_role ON fib_jobs (requested_by)
+    WHERE state IN ('queued', 'running');
+COMMENT ON COLUMN fib_jobs.requested_by IS
+'The role that requested the job (NULL: queued by pg_fib to memoize a value computed inline); pg_fib.max_queued_per_role bounds its jobs queued or running';
+COMMENT ON INDEX fib_jobs_waiting_by_role IS
+'Counts a role''s jobs queued or running, for pg_fib.max_queued_per_role';
+
+-- Least privilege: the functions are the interface; they read the tables
+-- without needing a privilege on them.
+REVOKE SELECT ON fib_memo, fib_jobs FROM PUBLIC;
+
+-- A restore into a running server wins over what the workers wrote.
+CREATE FUNCTION fib_restore_row() RETURNS trigger
+AS 'MODULE_PATHNAME', 'pg_fib_restore_row'
+LANGUAGE C VOLATILE STRICT PARALLEL UNSAFE;
+
+COMMENT ON FUNCTION fib_restore_row() IS
+'Trigger: a row inserted into fib_memo or fib_jobs by anyone but the pg_fib workers replaces the row of the same n';
+
+CREATE TRIGGER fib_memo_restore BEFORE INSERT ON fib_memo
+    FOR EACH ROW EXECUTE FUNCTION fib_restore_row();
+CREATE TRIGGER fib_jobs_restore BEFORE INSERT ON fib_jobs
+    FOR EACH ROW EXECUTE FUNCTION fib_restore_row();
+
+COMMENT ON TRIGGER fib_memo_restore ON fib_memo IS
+'A restored row replaces one the workers wrote since the table was created';
+COMMENT ON TRIGGER fib_jobs_restore ON fib_jobs IS
+'A restored row replaces one the keeper or the workers wrote since the table was created';
+
+REVOKE EXECUTE ON FUNCTION fib_restore_row() FROM PUBLIC;
+
+-- fib_status takes a fresh snapshot, which parallel mode forbids.
+ALTER FUNCTION fib_status(bigint) PARALLEL UNSAFE;
+
+-- The upkeep moves into the library: the keeper and fib_maintain() find the
+-- tables by the schema's identity, not by a name baked into a function body.
+DROP FUNCTION fib_requeue_orphans();
+DROP FUNCTION fib_worker_pids();
+DROP FUNCTION fib_wake_workers();
+
+CREATE OR REPLACE FUNCTION fib_maintain(OUT requeued integer, OUT purged integer,
+                                        OUT evicted integer, OUT memo_bytes bigint)
+RETURNS record
+AS 'MODULE_PATHNAME', 'pg_fib_maintain'
+LANGUAGE C VOLATILE STRICT SECURITY DEFINER PARALLEL UNSAFE
+SET search_path = pg_catalog, pg_temp;
+
+COMMENT ON FUNCTION fib_maintain() IS
+'Requeues orphaned jobs, purges finished jobs older than pg_fib.job_retention, evicts memo rows beyond pg_fib.memo_max_size';
+
+CREATE OR REPLACE FUNCTION fib_schedule_maintenance(schedule text DEFAULT '* * * * *') RETURNS bigint
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    IF NOT EXISTS (SELECT FROM pg_extension WHERE extname = 'pg_cron') THEN
+        RAISE EXCEPTION 'pg_cron is not installed in database "%"', current_database()
+            USING ERRCODE = 'object_not_in_prerequisite_state',
+                  DETAIL = 'fib_schedule_maintenance() registers fib_maintain() as a pg_cron job.',
+                  HINT = 'Add pg_cron to shared_preload_libraries and run CREATE EXTENSION pg_cron in the database named by cron.database_name, or call fib_maintain() from another scheduler.';
+    END IF;
+    -- The schema's name as it is now, found by identity and quoted once.
+    RETURN cron.schedule_in_database('pg_fib maintenance', schedule,
+                                     format('SELECT %I.fib_maintain()',
+                                            (SELECT n.nspname FROM pg_extension e
+                                               JOIN pg_namespace n ON n.oid = e.extnamespace
+                                              WHERE e.extname = 'pg_fib')),
+                                     current_database());
+END
+$$;

@@ -19,9 +19,11 @@ LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
 COMMENT ON FUNCTION fib_mod(bigint, bigint) IS
 'F(n) modulo m, in [0, m), for every bigint n and every 1 <= m <= 2^63-1';
 
--- The memo and the queue.  Only pg_fib's background workers write them, in
--- transactions of their own; callers' queries read them.  Both are dumped
--- by pg_dump with their data.
+-- The memo and the queue.  Only pg_fib's background workers (and
+-- fib_maintain) write them, in transactions of their own; callers' queries
+-- read them through the functions below, which need no privilege on them:
+-- the tables grant nothing to PUBLIC.  Both are dumped by pg_dump with
+-- their data.
 
 CREATE TABLE fib_memo (
     n           bigint PRIMARY KEY CHECK (n >= 0),
@@ -51,16 +53,43 @@ CREATE TABLE fib_jobs (
     compute_ms   double precision,
     error        text,
     attempts     integer NOT NULL DEFAULT 0,
-    worker_pid   integer
+    worker_pid   integer,
+    requested_by name
 );
 CREATE INDEX fib_jobs_queued ON fib_jobs (requested_at, n) WHERE state = 'queued';
+CREATE INDEX fib_jobs_waiting_by_role ON fib_jobs (requested_by)
+    WHERE state IN ('queued', 'running');
 SELECT pg_catalog.pg_extension_config_dump('fib_jobs', '');
 
 COMMENT ON TABLE fib_jobs IS
 'The queue of F(|n|) too large to compute inside a query, drained by the pg_fib workers';
+COMMENT ON COLUMN fib_jobs.requested_by IS
+'The role that requested the job (NULL: queued by pg_fib to memoize a value computed inline); pg_fib.max_queued_per_role bounds its jobs queued or running';
+COMMENT ON INDEX fib_jobs_waiting_by_role IS
+'Counts a role''s jobs queued or running, for pg_fib.max_queued_per_role';
 
 REVOKE ALL ON fib_memo, fib_jobs FROM PUBLIC;
-GRANT SELECT ON fib_memo, fib_jobs TO PUBLIC;
+
+-- A row inserted by anyone but pg_fib's workers (pg_restore's COPY, say)
+-- replaces the row of the same n, so that a restore into a running server
+-- wins over what the workers wrote since the tables were created instead
+-- of failing on the duplicate key.
+CREATE FUNCTION fib_restore_row() RETURNS trigger
+AS 'MODULE_PATHNAME', 'pg_fib_restore_row'
+LANGUAGE C VOLATILE STRICT PARALLEL UNSAFE;
+
+COMMENT ON FUNCTION fib_restore_row() IS
+'Trigger: a row inserted into fib_memo or fib_jobs by anyone but the pg_fib workers replaces the row of the same n';
+
+CREATE TRIGGER fib_memo_restore BEFORE INSERT ON fib_memo
+    FOR EACH ROW EXECUTE FUNCTION fib_restore_row();
+CREATE TRIGGER fib_jobs_restore BEFORE INSERT ON fib_jobs
+    FOR EACH ROW EXECUTE FUNCTION fib_restore_row();
+
+COMMENT ON TRIGGER fib_memo_restore ON fib_memo IS
+'A restored row replaces one the workers wrote since the table was created';
+COMMENT ON TRIGGER fib_jobs_restore ON fib_jobs IS
+'A restored row replaces one the keeper or the workers wrote since the table was created';
 
 CREATE TYPE fib_job AS (
     n            bigint,
@@ -88,8 +117,9 @@ COMMENT ON FUNCTION fib_text(bigint) IS
 
 -- fib_request and fib_wait have the keeper write a job and wait for it:
 -- VOLATILE, and PARALLEL UNSAFE since they sleep on shared state.  fib_status
--- reads with the latest snapshot, so two calls in one statement may differ:
--- VOLATILE.
+-- reads with a fresh snapshot, so two calls in one statement may differ
+-- (VOLATILE), and a fresh snapshot cannot be taken in parallel mode
+-- (PARALLEL UNSAFE).
 CREATE FUNCTION fib_request(n bigint) RETURNS fib_job
 AS 'MODULE_PATHNAME', 'pg_fib_fib_request'
 LANGUAGE C VOLATILE STRICT PARALLEL UNSAFE;
@@ -99,7 +129,7 @@ COMMENT ON FUNCTION fib_request(bigint) IS
 
 CREATE FUNCTION fib_status(n bigint) RETURNS fib_job
 AS 'MODULE_PATHNAME', 'pg_fib_fib_status'
-LANGUAGE C VOLATILE STRICT PARALLEL RESTRICTED;
+LANGUAGE C VOLATILE STRICT PARALLEL UNSAFE;
 
 COMMENT ON FUNCTION fib_status(bigint) IS
 'The job of F(n) without queuing anything; NULL when F(n) was never requested nor memoized and is beyond pg_fib.sync_max_n';
@@ -111,96 +141,22 @@ LANGUAGE C VOLATILE STRICT PARALLEL UNSAFE;
 COMMENT ON FUNCTION fib_wait(bigint, interval) IS
 'Requests F(n) if needed and waits until its job is done or failed, or the timeout passes';
 
--- Upkeep.  The keeper calls fib_requeue_orphans() every two seconds;
--- fib_maintain() is for pg_cron (see fib_schedule_maintenance) or any other
--- scheduler.
-
--- The compute workers running now, from pg_fib's shared memory (unlike
--- pg_stat_activity, which hides other roles' backend types), and their wake-up.
-CREATE FUNCTION fib_worker_pids() RETURNS integer[]
-AS 'MODULE_PATHNAME', 'pg_fib_worker_pids'
-LANGUAGE C VOLATILE STRICT PARALLEL RESTRICTED;
-
-CREATE FUNCTION fib_wake_workers() RETURNS void
-AS 'MODULE_PATHNAME', 'pg_fib_wake_workers_sql'
-LANGUAGE C VOLATILE STRICT PARALLEL RESTRICTED;
-
--- SECURITY DEFINER, with a fixed search_path: a role granted EXECUTE may run
--- the upkeep without privileges on the tables.
-CREATE FUNCTION fib_requeue_orphans() RETURNS integer
-LANGUAGE plpgsql VOLATILE SECURITY DEFINER
-SET search_path = pg_catalog, pg_temp
-AS $$
-DECLARE
-    requeued integer;
-BEGIN
-    WITH orphans AS (
-        UPDATE @extschema@.fib_jobs
-           SET state = CASE WHEN attempts >= current_setting('pg_fib.max_attempts')::integer
-                            THEN 'failed' ELSE 'queued' END,
-               finished_at = CASE WHEN attempts >= current_setting('pg_fib.max_attempts')::integer
-                                  THEN clock_timestamp() END,
-               error = CASE WHEN attempts >= current_setting('pg_fib.max_attempts')::integer
-                            THEN format('gave up after %s attempts: the worker computing it died each time', attempts)
-                            ELSE 'the worker computing it died; requeued' END,
-               progress = 0,
-               worker_pid = NULL
-         WHERE state = 'running'
-           AND (worker_pid IS NULL OR worker_pid <> ALL (@extschema@.fib_worker_pids()))
-        RETURNING 1
-    )
-    SELECT count(*) INTO requeued FROM orphans;
-    IF requeued > 0 THEN
-        PERFORM @extschema@.fib_wake_workers();
-    END IF;
-    RETURN requeued;
-END
-$$;
-
-COMMENT ON FUNCTION fib_requeue_orphans() IS
-'Requeues the jobs left running by pg_fib workers that died (failed after pg_fib.max_attempts)';
-
+-- Upkeep.  The keeper requeues the jobs of workers that died and keeps the
+-- memo within pg_fib.memo_max_size by itself; fib_maintain() also purges
+-- old jobs, for pg_cron (see fib_schedule_maintenance) or any other
+-- scheduler.  SECURITY DEFINER with a fixed search_path: a role granted
+-- EXECUTE may run the upkeep without privileges on the tables.  It finds
+-- the tables by the schema's identity and refuses a schema whose owner is
+-- not a superuser.
 CREATE FUNCTION fib_maintain(OUT requeued integer, OUT purged integer,
                              OUT evicted integer, OUT memo_bytes bigint)
 RETURNS record
-LANGUAGE plpgsql VOLATILE SECURITY DEFINER
-SET search_path = pg_catalog, pg_temp
-AS $$
-DECLARE
-    retention interval := make_interval(secs =>
-        (SELECT setting::double precision FROM pg_settings WHERE name = 'pg_fib.job_retention'));
-    max_bytes bigint := 1024 *
-        (SELECT setting::bigint FROM pg_settings WHERE name = 'pg_fib.memo_max_bytes');
-BEGIN
-    requeued := @extschema@.fib_requeue_orphans();
-
-    DELETE FROM @extschema@.fib_jobs
-     WHERE state IN ('done', 'failed') AND finished_at < now() - retention;
-    GET DIAGNOSTICS purged = ROW_COUNT;
-
-    -- Keep the values worth most per byte (compute time times uses) while
-    -- they fit; evict the rest, with their done jobs.
-    WITH ranked AS (
-        SELECT n, sum(octet_length(value)) OVER (
-                   ORDER BY compute_ms * (1 + hits) / greatest(octet_length(value), 1) DESC, n DESC
-               ) AS kept_bytes
-          FROM @extschema@.fib_memo
-    ), gone AS (
-        DELETE FROM @extschema@.fib_memo m USING ranked r
-         WHERE m.n = r.n AND r.kept_bytes > max_bytes
-        RETURNING m.n
-    ), gone_jobs AS (
-        DELETE FROM @extschema@.fib_jobs j USING gone
-         WHERE j.n = gone.n AND j.state = 'done'
-    )
-    SELECT count(*) INTO evicted FROM gone;
-
-    SELECT coalesce(sum(octet_length(value)), 0) INTO memo_bytes FROM @extschema@.fib_memo;
-END
-$$;
+AS 'MODULE_PATHNAME', 'pg_fib_maintain'
+LANGUAGE C VOLATILE STRICT SECURITY DEFINER PARALLEL UNSAFE
+SET search_path = pg_catalog, pg_temp;
 
 COMMENT ON FUNCTION fib_maintain() IS
-'Requeues orphaned jobs, purges finished jobs older than pg_fib.job_retention, evicts memo rows beyond pg_fib.memo_max_bytes';
+'Requeues orphaned jobs, purges finished jobs older than pg_fib.job_retention, evicts memo rows beyond pg_fib.memo_max_size';
 
 CREATE FUNCTION fib_schedule_maintenance(schedule text DEFAULT '* * * * *') RETURNS bigint
 LANGUAGE plpgsql VOLATILE
@@ -213,8 +169,12 @@ BEGIN
                   DETAIL = 'fib_schedule_maintenance() registers fib_maintain() as a pg_cron job.',
                   HINT = 'Add pg_cron to shared_preload_libraries and run CREATE EXTENSION pg_cron in the database named by cron.database_name, or call fib_maintain() from another scheduler.';
     END IF;
+    -- The schema's name as it is now, found by identity and quoted once.
     RETURN cron.schedule_in_database('pg_fib maintenance', schedule,
-                                     format('SELECT %I.fib_maintain()', '@extschema@'),
+                                     format('SELECT %I.fib_maintain()',
+                                            (SELECT n.nspname FROM pg_extension e
+                                               JOIN pg_namespace n ON n.oid = e.extnamespace
+                                              WHERE e.extname = 'pg_fib')),
                                      current_database());
 END
 $$;
@@ -222,6 +182,5 @@ $$;
 COMMENT ON FUNCTION fib_schedule_maintenance(text) IS
 'Registers fib_maintain() with pg_cron as the job "pg_fib maintenance" (replacing an earlier one)';
 
-REVOKE EXECUTE ON FUNCTION fib_requeue_orphans(), fib_maintain(), fib_schedule_maintenance(text),
-    fib_worker_pids(), fib_wake_workers()
+REVOKE EXECUTE ON FUNCTION fib_maintain(), fib_schedule_maintenance(text), fib_restore_row()
     FROM PUBLIC;

@@ -70,15 +70,15 @@ def test_maintain_keeps_the_memo_within_its_size(conn):
         " > (SELECT compute_ms * (1 + hits) / octet_length(value) FROM fib_memo WHERE n = %s)",
         (unused,)).fetchone()[0]
     limit_kb = (above + sizes[unused] // 2) // 1024
-    reload_setting(conn, "pg_fib.memo_max_bytes", f"{limit_kb}kB")
+    reload_setting(conn, "pg_fib.memo_max_size", f"{limit_kb}kB")
     try:
-        evicted, memo_bytes = conn.execute("SELECT evicted, memo_bytes FROM fib_maintain()").fetchone()
+        memo_bytes = conn.execute("SELECT memo_bytes FROM fib_maintain()").fetchone()[0]
     finally:
-        reset_setting(conn, "pg_fib.memo_max_bytes")
+        reset_setting(conn, "pg_fib.memo_max_size")
+    # the keeper keeps the budget by itself too, so either may have evicted
     kept = {r[0] for r in conn.execute("SELECT n FROM fib_memo")}
     assert memo_bytes <= limit_kb * 1024
     assert used in kept and unused not in kept and cheap not in kept
-    assert evicted >= 2
     # an evicted value is computed again on request
     assert job(conn, unused) is None
     assert conn.execute("SELECT state FROM fib_wait(%s)", (unused,)).fetchone()[0] == "done"

@@ -36,12 +36,18 @@ SELECT * FROM fib_maintain();
 SELECT fib_schedule_maintenance();
 \echo :LAST_ERROR_SQLSTATE
 
--- a plain role reads the memo and the queue through the functions, and
--- cannot write them nor run the upkeep
+-- a plain role has no privilege on the tables: it reads the memo and the
+-- queue only through the functions, and cannot write them, run the upkeep,
+-- call the restore trigger or raise its share of the queue
 CREATE ROLE fib_jobs_user;
 SET ROLE fib_jobs_user;
 SELECT count(*) AS memo_rows FROM fib_memo;
+\echo :LAST_ERROR_SQLSTATE
+SELECT count(*) AS jobs FROM fib_jobs;
+\echo :LAST_ERROR_SQLSTATE
 SELECT state FROM fib_request(20);
+SELECT state FROM fib_status(20);
+SELECT fib(20), fib_text(20);
 INSERT INTO fib_memo (n, value, digits, compute_ms) VALUES (1, '\x0100', 1, 0);
 \echo :LAST_ERROR_SQLSTATE
 UPDATE fib_jobs SET state = 'failed';
@@ -50,13 +56,11 @@ DELETE FROM fib_memo;
 \echo :LAST_ERROR_SQLSTATE
 SELECT fib_maintain();
 \echo :LAST_ERROR_SQLSTATE
-SELECT fib_requeue_orphans();
-\echo :LAST_ERROR_SQLSTATE
 SELECT fib_schedule_maintenance();
 \echo :LAST_ERROR_SQLSTATE
-SELECT fib_worker_pids();
+SELECT fib_restore_row();
 \echo :LAST_ERROR_SQLSTATE
-SELECT fib_wake_workers();
+SET pg_fib.max_queued_per_role = 100000;
 \echo :LAST_ERROR_SQLSTATE
 RESET ROLE;
 DROP ROLE fib_jobs_user;
