@@ -308,7 +308,7 @@ fib_keeper_requeue_task(bool unused)
  * pg_fib_keeper_main is the keeper's entry point.  Each round it writes one
  * batch of posted requests and hints; once a tick the hits and the memo's
  * budget; every FIB_ORPHAN_CHECK_MS the orphaned jobs.  It sleeps on its
- * latch unless more may be waiting.  However busy the requests keep it, the
+ * latch when a round found nothing to do.  However busy the requests keep it, the
  * timers still run.
  */
 void
@@ -362,7 +362,11 @@ pg_fib_keeper_main(Datum main_arg)
 			last_orphan_check = now;
 		}
 
-		if (ntaken < FIB_TAKE_MAX)
+		/*
+		 * Sleep only after a round that found nothing: a wake-up that came
+		 * while the round waited on a lock was consumed by that wait.
+		 */
+		if (ntaken == 0)
 			(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
 							 FIB_KEEPER_TICK_MS, PG_WAIT_EXTENSION);
 	}

@@ -43,6 +43,7 @@
 #include "access/table.h"
 #include "access/tableam.h"
 #include "access/xact.h"
+#include "commands/dbcommands.h"
 #include "executor/tuptable.h"
 #include "port/pg_bswap.h"
 #include "utils/builtins.h"
@@ -392,7 +393,9 @@ pg_fib_memo_or_inline(Oid namespace, int64 n, size_t *ndigits)
 				 errmsg("F(" INT64_FORMAT ") is not in the memo yet", n),
 				 errdetail("F(n) is computed inside a query only for |n| <= pg_fib.sync_max_n (%d); larger ones are computed by pg_fib's background workers, which work only in database \"%s\".",
 						   pg_fib_sync_max_n, pg_fib_database),
-				 errhint("Ask for F(n) in database \"%s\", where pg_fib.database points the workers.",
+				 OidIsValid(get_database_oid(pg_fib_database, true)) ?
+				 errhint("Ask for F(n) in database \"%s\".", pg_fib_database) :
+				 errhint("Database \"%s\" does not exist: create it, or set \"pg_fib.database\" to an existing database and restart the server.",
 						 pg_fib_database)));
 	}
 	pg_fib_post_memoize(absn);
