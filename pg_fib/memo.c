@@ -22,9 +22,9 @@
  *	- with a fresh snapshot (outside parallel mode, where the query's own
  *	  must do): a job that fib_status() or fib_wait() reports done is
  *	  readable in the same REPEATABLE READ or SERIALIZABLE transaction;
- *	- releasing the table's lock at once, so that a caller that goes on to
- *	  sleep in fib_wait() holds no lock that VACUUM FULL or DROP EXTENSION,
- *	  and the workers behind them, would queue on.
+ *	- reading jobs, releasing the table's lock at once, so that a caller
+ *	  that goes on to sleep in fib_wait() holds no lock that VACUUM FULL or
+ *	  DROP EXTENSION, and the workers behind them, would queue on.
  *
  * A caller's query never writes the tables (see shmem.c).
  *
@@ -36,7 +36,11 @@
 #include "postgres.h"
 
 #include <math.h>
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
 
+#include "access/detoast.h"
 #include "access/genam.h"
 #include "access/relation.h"
 #include "access/stratnum.h"
@@ -50,6 +54,7 @@
 #include "utils/datum.h"
 #include "utils/fmgroids.h"
 #include "utils/lsyscache.h"
+#include "utils/memutils.h"
 #include "utils/rel.h"
 #include "utils/snapmgr.h"
 
@@ -115,20 +120,58 @@ fib_corrupt_value(uint64 absn, const char *detail)
 }
 
 /*
- * pg_fib_bytea_to_digits returns the digits of a (detoasted) value of
- * F(absn) in the memo's format, allocated in the current memory context,
- * after checking that it is one: a whole number of digits, as many as
- * |F(absn)| has, each in 0..9999, the first not 0 (unless F(absn) = 0).
+ * fib_digits_in_range tells whether every one of ndigits base-10000 digits
+ * lies in 0..9999: it keeps the smallest and the largest, eight digits at a
+ * time where SSE2 is there (every x86-64), which makes the check of a
+ * 64 kB value cost well under a microsecond.
+ */
+static bool
+fib_digits_in_range(const FibDigit *digits, size_t ndigits)
+{
+	FibDigit	smallest = 0;
+	FibDigit	largest = 0;
+	size_t		i = 0;
+
+#ifdef __SSE2__
+	__m128i		low = _mm_setzero_si128();
+	__m128i		high = _mm_setzero_si128();
+	__m128i		bad;
+
+	for (; i + 8 <= ndigits; i += 8)
+	{
+		__m128i		v = _mm_loadu_si128((const __m128i *) &digits[i]);
+
+		low = _mm_min_epi16(low, v);
+		high = _mm_max_epi16(high, v);
+	}
+	bad = _mm_or_si128(_mm_cmplt_epi16(low, _mm_setzero_si128()),
+					   _mm_cmpgt_epi16(high, _mm_set1_epi16(9999)));
+	if (_mm_movemask_epi8(bad) != 0)
+		return false;
+#endif
+	for (; i < ndigits; i++)
+	{
+		smallest = Min(smallest, digits[i]);
+		largest = Max(largest, digits[i]);
+	}
+	return smallest >= 0 && largest <= 9999;
+}
+
+/*
+ * pg_fib_bytea_to_digits returns the digits of a value of F(absn) in the
+ * memo's format, after checking that it is one: a whole number of digits,
+ * as many as |F(absn)| has, each in 0..9999, the first not 0 (unless F(absn)
+ * = 0).  value must be detoasted, with a 4-byte header; on a little-endian
+ * machine the digits returned are the value's own bytes, elsewhere a copy
+ * allocated in the current memory context.
  */
 FibDigit *
 pg_fib_bytea_to_digits(bytea *value, uint64 absn, size_t *ndigits)
 {
-	size_t		size = VARSIZE_ANY_EXHDR(value);
-	const uint16 *in = (const uint16 *) VARDATA_ANY(value);
+	size_t		size = VARSIZE(value) - VARHDRSZ;
 	FibDigit   *digits;
-	uint16		largest = 0;
-	size_t		i;
 
+	Assert(VARATT_IS_4B_U(value));
 	if (size == 0 || size % sizeof(FibDigit) != 0)
 		fib_corrupt_value(absn, psprintf("The value has %zu bytes, not a whole number of 2-byte digits.", size));
 	*ndigits = size / sizeof(FibDigit);
@@ -136,19 +179,19 @@ pg_fib_bytea_to_digits(bytea *value, uint64 absn, size_t *ndigits)
 		fib_corrupt_value(absn, psprintf("The value has %zu base-10000 digits, which is not the length of F(" UINT64_FORMAT ").",
 										 *ndigits, absn));
 
-	digits = MemoryContextAllocHuge(CurrentMemoryContext, size);
-	for (i = 0; i < *ndigits; i++)
-	{
-		uint16		digit;
-
-		memcpy(&digit, &in[i], sizeof(digit));	/* VARDATA_ANY may be unaligned */
 #ifdef WORDS_BIGENDIAN
-		digit = pg_bswap16(digit);
-#endif
-		largest = Max(largest, digit);
-		digits[i] = (FibDigit) digit;
+	{
+		const uint16 *in = (const uint16 *) VARDATA(value);
+		size_t		i;
+
+		digits = MemoryContextAllocHuge(CurrentMemoryContext, size);
+		for (i = 0; i < *ndigits; i++)
+			digits[i] = (FibDigit) pg_bswap16(in[i]);
 	}
-	if (largest > 9999)
+#else
+	digits = (FibDigit *) VARDATA(value);
+#endif
+	if (!fib_digits_in_range(digits, *ndigits))
 		fib_corrupt_value(absn, "A base-10000 digit of the value is not between 0 and 9999.");
 	if (digits[0] == 0 && absn != 0)
 		fib_corrupt_value(absn, "The leading digit of the value is zero.");
@@ -172,18 +215,60 @@ pg_fib_table_oid(Oid namespace, const char *name)
 	return relid;
 }
 
+/*
+ * The tables' OIDs, looked up once per backend and schema: a memo hit costs
+ * a microsecond or two, and a catalog lookup would be a good share of it.
+ */
+typedef struct FibTableCache
+{
+	Oid			namespace;
+	Oid			relid;
+} FibTableCache;
+
+/*
+ * fib_open_table opens pg_fib's table name in the schema namespace, through
+ * cache, checking that the cached OID still names that table (it may have
+ * been dropped and created again).
+ */
+static Relation
+fib_open_table(FibTableCache *cache, Oid namespace, const char *name)
+{
+	Relation	rel;
+
+	if (cache->namespace == namespace && OidIsValid(cache->relid))
+	{
+		rel = try_table_open(cache->relid, AccessShareLock);
+		if (rel != NULL && RelationGetNamespace(rel) == namespace &&
+			strcmp(RelationGetRelationName(rel), name) == 0)
+			return rel;
+		if (rel != NULL)
+			table_close(rel, AccessShareLock);
+	}
+	cache->namespace = namespace;
+	cache->relid = pg_fib_table_oid(namespace, name);
+	return table_open(cache->relid, AccessShareLock);
+}
+
 /* A function that copies what it needs out of a row fib_read_row found. */
 typedef void (*FibRowReader) (TupleTableSlot *slot, void *arg);
 
+static FibTableCache fib_memo_table = {InvalidOid, InvalidOid};
+static FibTableCache fib_jobs_table = {InvalidOid, InvalidOid};
+
 /*
- * fib_read_row looks up the row of n = absn in pg_fib's table name through
- * its primary key, with a fresh snapshot outside parallel mode, and calls
- * reader on it while the table is open.  The lock on the table is released
- * at once.  Returns whether there is such a row.
+ * fib_read_row looks up the row of n = absn in pg_fib's table (fib_memo or
+ * fib_jobs) through its primary key, with a fresh snapshot outside parallel
+ * mode, and calls reader on it while the table is open.  With release, the
+ * locks on the table are released at once, for a caller about to sleep
+ * (fib_wait); otherwise they are kept to the end of the transaction, as
+ * usual, which makes the next read in it cheaper.  Returns whether there is
+ * such a row.
  */
 static bool
-fib_read_row(Oid namespace, const char *name, uint64 absn, FibRowReader reader, void *arg)
+fib_read_row(Oid namespace, FibTableCache *table, const char *name, uint64 absn,
+			 FibRowReader reader, void *arg, bool release)
 {
+	LOCKMODE	unlock = release ? AccessShareLock : NoLock;
 	Relation	rel;
 	Relation	index;
 	IndexScanDesc scan;
@@ -197,7 +282,7 @@ fib_read_row(Oid namespace, const char *name, uint64 absn, FibRowReader reader, 
 	else
 		snapshot = RegisterSnapshot(GetLatestSnapshot());
 
-	rel = table_open(pg_fib_table_oid(namespace, name), AccessShareLock);
+	rel = fib_open_table(table, namespace, name);
 	index = index_open(RelationGetPrimaryKeyIndex(rel), AccessShareLock);
 	slot = table_slot_create(rel, NULL);
 	ScanKeyInit(&key, 1, BTEqualStrategyNumber, F_INT8EQ, Int64GetDatum((int64) absn));
@@ -211,28 +296,73 @@ fib_read_row(Oid namespace, const char *name, uint64 absn, FibRowReader reader, 
 	}
 	index_endscan(scan);
 	ExecDropSingleTupleTableSlot(slot);
-	index_close(index, AccessShareLock);
-	table_close(rel, AccessShareLock);
+	index_close(index, unlock);
+	table_close(rel, unlock);
 	UnregisterSnapshot(snapshot);
 	return found;
 }
 
-/* fib_read_value copies the detoasted value of a fib_memo row. */
+/*
+ * Values stored out of line up to this size are read into a buffer kept for
+ * the backend's life: a memo hit of F(627177) reads 64 kB, and allocating
+ * and freeing that much on every call costs more than the read itself (the
+ * C library gives it back to the kernel each time).  Larger values are rare,
+ * and too large to keep around.
+ */
+#define FIB_READ_BUFFER_MAX		(1024 * 1024)
+
+static struct varlena *fib_read_buffer = NULL;
+static int32 fib_read_buffer_size = 0;
+
+/*
+ * fib_read_value copies the value of a fib_memo row out of the table,
+ * detoasted, with a 4-byte header: a value stored out of line, not
+ * compressed (the column's storage is EXTERNAL) and not too large, into
+ * fib_read_buffer, valid until the next read; any other in the current
+ * memory context.
+ */
 static void
 fib_read_value(TupleTableSlot *slot, void *arg)
 {
 	bytea	  **value = (bytea **) arg;
+	struct varlena *datum = (struct varlena *) DatumGetPointer(slot->tts_values[Anum_fib_memo_value - 1]);
+	struct varatt_external toast;
+	int32		size;
+	Relation	toastrel;
 
-	*value = DatumGetByteaPP(slot->tts_values[Anum_fib_memo_value - 1]);
-	if ((Pointer) *value == DatumGetPointer(slot->tts_values[Anum_fib_memo_value - 1]))
-		*value = (bytea *) PG_DETOAST_DATUM_COPY(PointerGetDatum(*value));
+	if (!VARATT_IS_EXTERNAL_ONDISK(datum))
+	{
+		*value = (bytea *) (VARATT_IS_EXTENDED(datum) ? detoast_attr(datum) :
+							PG_DETOAST_DATUM_COPY(PointerGetDatum(datum)));
+		return;
+	}
+	VARATT_EXTERNAL_GET_POINTER(toast, datum);
+	size = VARATT_EXTERNAL_GET_EXTSIZE(toast);
+	if (VARATT_EXTERNAL_IS_COMPRESSED(toast) || size > FIB_READ_BUFFER_MAX)
+	{
+		*value = (bytea *) detoast_attr(datum);
+		return;
+	}
+	if (size > fib_read_buffer_size)
+	{
+		if (fib_read_buffer != NULL)
+			pfree(fib_read_buffer);
+		fib_read_buffer = MemoryContextAlloc(TopMemoryContext, VARHDRSZ + size);
+		fib_read_buffer_size = size;
+	}
+	toastrel = table_open(toast.va_toastrelid, AccessShareLock);
+	table_relation_fetch_toast_slice(toastrel, toast.va_valueid, size, 0, size, fib_read_buffer);
+	table_close(toastrel, NoLock);
+	SET_VARSIZE(fib_read_buffer, VARHDRSZ + size);
+	*value = (bytea *) fib_read_buffer;
 }
 
 /*
  * pg_fib_memo_read returns the digits of |F(absn)| from the memo of the
- * schema namespace, allocated in the current memory context, or NULL when
- * the memo has no such row.  It writes nothing; a hit is reported to the
- * keeper, which counts it.
+ * schema namespace, or NULL when the memo has no such row.  The digits are
+ * valid until the next call, or the end of the current memory context (see
+ * fib_read_value).  It writes nothing; a hit is reported to the keeper,
+ * which counts it.
  */
 FibDigit *
 pg_fib_memo_read(Oid namespace, uint64 absn, size_t *ndigits)
@@ -240,10 +370,9 @@ pg_fib_memo_read(Oid namespace, uint64 absn, size_t *ndigits)
 	bytea	   *value = NULL;
 	FibDigit   *digits;
 
-	if (!fib_read_row(namespace, "fib_memo", absn, fib_read_value, &value))
+	if (!fib_read_row(namespace, &fib_memo_table, "fib_memo", absn, fib_read_value, &value, false))
 		return NULL;
 	digits = pg_fib_bytea_to_digits(value, absn, ndigits);
-	pfree(value);
 	pg_fib_post_hit(absn);
 	return digits;
 }
@@ -298,7 +427,8 @@ fib_read_memo_row(TupleTableSlot *slot, void *arg)
 bool
 pg_fib_memo_job_read(Oid namespace, int64 n, FibJobRow *row)
 {
-	if (!fib_read_row(namespace, "fib_memo", pg_fib_abs(n), fib_read_memo_row, row))
+	if (!fib_read_row(namespace, &fib_memo_table, "fib_memo", pg_fib_abs(n),
+					  fib_read_memo_row, row, true))
 		return false;
 	row->memoized = true;
 	row->values[Anum_fib_jobs_n - 1] = Int64GetDatum(n);
@@ -345,9 +475,11 @@ pg_fib_job_read(Oid namespace, int64 n, FibJobRow *row)
 	uint64		absn = pg_fib_abs(n);
 	double		progress;
 
-	if (fib_read_row(namespace, "fib_jobs", absn, fib_read_job_row, row))
-		row->memoized = fib_read_row(namespace, "fib_memo", absn, NULL, NULL);
-	else if (fib_read_row(namespace, "fib_memo", absn, fib_read_memo_row, row))
+	if (fib_read_row(namespace, &fib_jobs_table, "fib_jobs", absn, fib_read_job_row, row, true))
+		row->memoized = fib_read_row(namespace, &fib_memo_table, "fib_memo", absn,
+									 NULL, NULL, true);
+	else if (fib_read_row(namespace, &fib_memo_table, "fib_memo", absn,
+						  fib_read_memo_row, row, true))
 		row->memoized = true;
 	else
 		return false;
