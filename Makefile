@@ -59,7 +59,7 @@ all install installcheck:
 	@exit 1
 endif
 
-.PHONY: test bench
+.PHONY: test bench bench-versions
 
 # test runs every suite against a throwaway cluster; see test/run-tests.sh.
 test:
@@ -70,3 +70,8 @@ test:
 bench:
 	PG_CONFIG=$(PG_CONFIG) bench/run.sh
 	PG_CONFIG=$(PG_CONFIG) bench/queue.sh
+
+# bench-versions compares the memo-hit path of this tree with the 1.0
+# release (or BASE=<rev>), side by side; see bench/versions.sh.
+bench-versions:
+	PG_CONFIG=$(PG_CONFIG) bench/versions.sh $(BASE)
