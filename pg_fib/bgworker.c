@@ -141,9 +141,6 @@ fib_fix_settings(bool keeper)
 		{"default_transaction_deferrable", "off"},
 		{"statement_timeout", "0"},
 		{"idle_in_transaction_session_timeout", "0"},
-		{"session_replication_role", "origin"},
-		{"row_security", "on"},
-		{"synchronous_commit", "on"},
 	};
 	int			i;
 
