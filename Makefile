@@ -12,6 +12,7 @@ OBJS = \
 	pg_fib/fibdecimal.o \
 	pg_fib/fibnumeric.o \
 	pg_fib/fibmod.o \
+	pg_fib/fibabout.o \
 	pg_fib/shmem.o \
 	pg_fib/memo.o \
 	pg_fib/worker.o \
@@ -20,7 +21,7 @@ OBJS = \
 
 DATA = $(wildcard sql/pg_fib--*.sql)
 
-SHLIB_LINK += -lgmp
+SHLIB_LINK += -lmpfr -lgmp
 PG_CPPFLAGS += -I$(srcdir)/pg_fib
 # Warnings are errors under "make WERROR=1", as "make test" builds.  PostgreSQL's
 # own headers do not build cleanly with -Wunused-parameter and

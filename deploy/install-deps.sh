@@ -7,6 +7,7 @@ set -euo pipefail
 PACKAGES=(
     build-essential
     libgmp-dev
+    libmpfr-dev
     postgresql-15
     postgresql-server-dev-15
     postgresql-contrib

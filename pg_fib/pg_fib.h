@@ -10,6 +10,7 @@
  *	 fibdecimal.c	interruptible conversion to decimal, and text output
  *	 fibnumeric.c	conversion to numeric
  *	 fibmod.c		modular Fibonacci numbers in machine integers
+ *	 fibabout.c		fib_digits(), fib_leading(), fib_trailing() for every n
  *	 shmem.c		shared memory: the request slots, the workers' progress
  *	 memo.c			reading the memo from a caller's query
  *	 worker.c		the keeper and the compute workers
@@ -114,6 +115,7 @@ extern Numeric pg_fib_digits_to_numeric(const FibDigit *digits, size_t ndigits,
 extern Numeric pg_fib_mpz_to_numeric(const mpz_t value);
 
 /* fibmod.c */
+extern uint64 pg_fib_mod_abs(uint64 absn, uint64 m);
 extern uint64 pg_fib_mod(int64 n, uint64 m);
 
 /* shmem.c */
