@@ -16,8 +16,9 @@
  *
  * Digit count and leading digits
  * ------------------------------
- * For N <= about_exact_max_n(k) (at least FIB_ABOUT_EXACT_MAX_N), F(N) is
- * cheap: it is built exactly and printed.  Above, with phi = (1 + sqrt 5)/2,
+ * F(N) for N <= 93 fits in a uint64, and gives its digits at once; so does
+ * F(N) for N <= about_exact_max_n(k) (at least FIB_ABOUT_EXACT_MAX_N), built
+ * in GMP, for the leading digits.  Above, with phi = (1 + sqrt 5)/2,
  *	 F(N) = phi^N / sqrt 5 * (1 - (-1/phi^2)^N), so
  *	 x = log10 F(N) = N log10 phi - log10 sqrt 5 + c,
  *	 c = log10(1 - (-1/phi^2)^N),
@@ -60,11 +61,13 @@
  * So the loop ends; the cap FIB_ABOUT_MAX_EXTRA_BITS bounds its time and
  * memory, and raises an error rather than loop on.  It is never reached for
  * a bigint n and k <= 10000:
- *	- the count: test/python/about_near_integer.py finds, by a search over
- *	  the continued fraction of log10 phi, the N < 2^63 for which x comes
- *	  closest to an integer; the distance is above 2^-66 (the test keeps
- *	  the script's output and checks it), so 128 bits always settle the
- *	  count in the first round or the second.
+ *	- the count: test/python/about_near_integer.py finds, by an exhaustive
+ *	  lattice search (the two-dimensional form of the continued fraction of
+ *	  log10 phi), the N in [94, 2^63] for which N log10 phi - log10 sqrt 5
+ *	  comes closest to an integer: N = 8625812162537945092, at 9.5e-22 >
+ *	  2^-70 (the test keeps the script's output and checks it).  So the
+ *	  count never needs more than about 64 + 70 + 3 bits: the first round
+ *	  (128 bits) or the second (192) settles it, for every bigint n.
  *	- the leading digits: reaching the cap would take y within
  *	  10^k 2^(67 - p0 - 4096) of an integer, i.e. F(N)'s digits k+1 onwards
  *	  starting with about 1220 nines or zeros.  No proof excludes that, but
@@ -112,11 +115,13 @@ PG_FUNCTION_INFO_V1(pg_fib_fib_trailing);
 #define FIB_ABOUT_MAX_K			10000
 
 /*
- * Up to this N, F(N) (at most 418 digits) is built and printed for its
- * digit count and leading digits: below it that is as cheap as the interval
- * evaluation or cheaper (see bench/results/about.md).
+ * Up to this N, fib_leading builds F(N) (at most 1672 digits) and prints
+ * it: measured in the server, that costs 1.3 us at N = 2000, 6.7 us at
+ * 8000 and 24 us at 20000, against 7 to 10 us for the interval evaluation
+ * with k = 20 at any N.  The digit count needs no such path: its interval
+ * evaluation takes 0.3 us, and F(N) for N <= 93 fits in a uint64.
  */
-#define FIB_ABOUT_EXACT_MAX_N	2000
+#define FIB_ABOUT_EXACT_MAX_N	8000
 
 /* Bits of margin in the first precision of Ziv's loop, over x's 64. */
 #define FIB_ABOUT_GUARD_BITS	64
@@ -177,8 +182,8 @@ about_check_k(int32 k, const char *function, const char *which)
 }
 
 /*
- * about_exact_max_n is the largest N for which the digit count and the first
- * k digits come from F(N) itself.  Above it F(N) has d >= k + 40 digits
+ * about_exact_max_n is the largest N for which the first k digits come from
+ * F(N) itself.  Above it F(N) has d >= k + 40 digits
  * (d >= N log10 phi - 0.35 > N 0.2089 - 0.35), which the termination
  * argument of the file header needs.
  */
@@ -297,7 +302,7 @@ about_constants(mpfr_prec_t prec)
 
 /*
  * about_log10_bounds sets lo <= log10 F(absn) <= hi, at their precision,
- * for absn > FIB_ABOUT_EXACT_MAX_N, from about_consts (at least as precise).
+ * for absn > PG_FIB_INT64_MAX_N, from about_consts (at least as precise).
  */
 static void
 about_log10_bounds(mpfr_t lo, mpfr_t hi, uint64 absn)
@@ -366,8 +371,9 @@ about_leading_bounds(mpfr_t lo, mpfr_t hi, uint64 j, int k, mpz_t leading,
 
 /*
  * about_ziv returns the number of digits of F(absn), for
- * absn > about_exact_max_n(k), and when k >= 1 sets leading to its first k
- * digits: Ziv's loop of the file header.  Inside a FibArena.
+ * absn > PG_FIB_INT64_MAX_N, and when k >= 1 and absn > about_exact_max_n(k)
+ * sets leading to its first k digits: Ziv's loop of the file header.
+ * Inside a FibArena.
  */
 static uint64
 about_ziv(uint64 absn, int k, mpz_t leading)
@@ -438,10 +444,7 @@ about_digit_count(uint64 absn)
 	about_arena_begin(&arena);
 	PG_TRY();
 	{
-		if (absn <= about_exact_max_n(0))
-			count = strlen(about_exact_decimal(absn));
-		else
-			count = about_ziv(absn, 0, NULL);
+		count = about_ziv(absn, 0, NULL);
 	}
 	PG_FINALLY();
 	{
