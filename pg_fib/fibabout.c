@@ -500,30 +500,37 @@ about_leading(uint64 absn, int k)
 }
 
 /*
- * about_trailing_mpz returns F(absn) mod 10^k in decimal (no leading
- * zeros), allocated by GMP: inside a FibArena.  It walks the bits of absn
- * from the top keeping (a, b) = (F(j), F(j-1)) mod 10^k with two squarings
- * a step (the formulas of fibcore.c's fib_double_step):
+ * about_reduce sets x to x mod m, in [0, m): by truncation when m = 2^twos
+ * (twos > 0), by division otherwise.
+ */
+static inline void
+about_reduce(mpz_t x, const mpz_t m, unsigned long twos)
+{
+	if (twos > 0)
+		mpz_fdiv_r_2exp(x, x, twos);
+	else
+		mpz_mod(x, x, m);
+}
+
+/*
+ * about_fib_mod_mpz sets a to F(absn) mod m, for absn >= 1 and m = 2^twos
+ * when twos > 0.  It walks the bits of absn from the top keeping
+ * (a, b) = (F(j), F(j-1)) mod m with two squarings a step (the formulas of
+ * fibcore.c's fib_double_step):
  *	 F(2j-1) = F(j)^2 + F(j-1)^2
  *	 F(2j+1) = 4 F(j)^2 - F(j-1)^2 + 2 (-1)^j
  *	 F(2j)	 = F(2j+1) - F(2j-1)
  */
-static char *
-about_trailing_mpz(uint64 absn, int k)
+static void
+about_fib_mod_mpz(mpz_t a, uint64 absn, const mpz_t m, unsigned long twos)
 {
-	mpz_t		m,
-				a,
-				b,
+	mpz_t		b,
 				t1,
 				t2;
 	uint64		j = 1;
 	int			bit = 63;
 
-	mpz_inits(m, a, b, t1, t2, NULL);
-	mpz_ui_pow_ui(m, 10, (unsigned long) k);
-	if (absn == 0)
-		return mpz_get_str(NULL, 10, a);
-
+	mpz_inits(b, t1, t2, NULL);
 	while (((absn >> bit) & 1) == 0)
 		bit--;
 	mpz_set_ui(a, 1);			/* (F(1), F(0)) */
@@ -532,17 +539,16 @@ about_trailing_mpz(uint64 absn, int k)
 		mpz_mul(t1, a, a);
 		mpz_mul(t2, b, b);
 		mpz_add(b, t1, t2);
-		mpz_mod(b, b, m);		/* F(2j-1) */
+		about_reduce(b, m, twos);	/* F(2j-1) */
 		mpz_mul_2exp(t1, t1, 2);
 		mpz_sub(t1, t1, t2);
 		if (j & 1)
 			mpz_sub_ui(t1, t1, 2);
 		else
 			mpz_add_ui(t1, t1, 2);
-		mpz_mod(t1, t1, m);		/* F(2j+1) */
+		about_reduce(t1, m, twos);	/* F(2j+1) */
 		mpz_sub(a, t1, b);
-		if (mpz_sgn(a) < 0)
-			mpz_add(a, a, m);	/* F(2j) */
+		about_reduce(a, m, twos);	/* F(2j) */
 		if ((absn >> bit) & 1)
 		{
 			mpz_swap(b, a);
@@ -550,7 +556,42 @@ about_trailing_mpz(uint64 absn, int k)
 		}
 		j = 2 * j + ((absn >> bit) & 1);
 	}
-	return mpz_get_str(NULL, 10, a);
+	mpz_clears(b, t1, t2, NULL);
+}
+
+/*
+ * about_trailing_mpz returns F(absn) mod 10^k in decimal (no leading
+ * zeros), allocated by GMP: inside a FibArena.  10^k = 2^k 5^k, and the two
+ * factors are taken apart: mod 2^k the reductions are truncations, and mod
+ * 5^k the numbers have 2.32 k bits instead of 3.32 k, so both ladders
+ * together cost about 60% of one mod 10^k.  The Chinese remainder theorem
+ * joins them: r = r5 + 5^k ((r2 - r5) 5^-k mod 2^k).
+ */
+static char *
+about_trailing_mpz(uint64 absn, int k)
+{
+	mpz_t		five_k,
+				r2,
+				r5,
+				t;
+
+	mpz_inits(five_k, r2, r5, t, NULL);
+	if (absn == 0)
+		return mpz_get_str(NULL, 10, r5);
+
+	mpz_ui_pow_ui(five_k, 5, (unsigned long) k);
+	about_fib_mod_mpz(r2, absn, NULL, (unsigned long) k);
+	about_fib_mod_mpz(r5, absn, five_k, 0);
+
+	mpz_setbit(t, (mp_bitcnt_t) k);		/* t = 2^k */
+	if (!mpz_invert(t, five_k, t))
+		elog(ERROR, "5^k has no inverse mod 2^k");	/* cannot happen */
+	mpz_sub(r2, r2, r5);
+	mpz_mul(r2, r2, t);
+	mpz_fdiv_r_2exp(r2, r2, (mp_bitcnt_t) k);
+	mpz_mul(r2, r2, five_k);
+	mpz_add(r5, r5, r2);
+	return mpz_get_str(NULL, 10, r5);
 }
 
 /*
