@@ -54,14 +54,20 @@ all install installcheck:
 	@exit 1
 endif
 
-.PHONY: test bench
+.PHONY: test bench bench-about
 
 # test runs every suite against a throwaway cluster; see test/run-tests.sh.
 test:
 	PG_CONFIG=$(PG_CONFIG) test/run-tests.sh
 
 # bench runs the benchmarks side by side: bench/run.sh (fib() beside GMP
-# and pgmp), then bench/queue.sh (the queue and the memo).
+# and pgmp), bench/queue.sh (the queue and the memo), then bench/about.sh
+# (fib_digits, fib_leading, fib_trailing).
 bench:
 	PG_CONFIG=$(PG_CONFIG) bench/run.sh
 	PG_CONFIG=$(PG_CONFIG) bench/queue.sh
+	PG_CONFIG=$(PG_CONFIG) bench/about.sh
+
+# bench-about runs bench/about.sh alone.
+bench-about:
+	PG_CONFIG=$(PG_CONFIG) bench/about.sh

@@ -11,8 +11,9 @@
  * Trailing digits
  * ---------------
  * F(N) mod 10^k by the doubling formulas: in 128-bit machine arithmetic for
- * k <= 18 (fibmod.c's pg_fib_mod_abs: 10^18 < 2^63), in GMP integers mod
- * 10^k above, about 2 log2 N squarings of k-digit numbers.
+ * k <= 18 (fibmod.c's pg_fib_mod_abs: 10^18 < 2^63), in GMP integers above,
+ * about 2 log2 N squarings of k-digit numbers (mod 2^k and mod 5^k apart,
+ * see about_trailing_mpz).
  *
  * Digit count and leading digits
  * ------------------------------
@@ -30,7 +31,8 @@
  * (MPFR_RNDU) for the upper bound, and MPFR rounds correctly, so
  * x_lo <= x <= x_hi and y_lo <= y <= y_hi hold at every precision p; no
  * error estimate enters the answer.  The constants log10 phi, log10 sqrt 5
- * and ln 10 are bounded the same way (about_constants).  The correction c
+ * and ln 10 are bounded likewise, from correctly rounded logarithms
+ * (about_constants).  The correction c
  * has the sign of (-1)^(N+1) and |c| <= t / ((1 - t) ln 10) < t, with
  * t = phi^(-2N) = 2^(-1.3884... N) <= 2^-floor(1.388 N), which widens x's
  * interval on one side.  y's upper bound comes from one exponential: with
@@ -49,11 +51,11 @@
  * Termination.  The loop ends as soon as the width is below the distance
  * from x to the nearest integer (and from y to the nearest integer), and
  * both distances are positive:
- *	- x is never an integer: F(N) = 10^j would need N >= 13 (no F(N) with
- *	  N <= 12 is a power of ten above 1, and N > 2 here), but by
+ *	- x is never an integer: F(N) is a power of ten only for N = 1 and 2
+ *	  (F = 1), and N > 93 here.  No other F(N) with N <= 12 is one, and by
  *	  Carmichael's theorem every F(N) with N > 12 has a prime factor that
  *	  divides no earlier Fibonacci number, so neither 2 (which divides F(3))
- *	  nor 5 (F(5)): F(N) is no power of ten.
+ *	  nor 5 (F(5)).
  *	- y is never an integer: it would mean 10^(d-k) divides F(N), but the
  *	  power of 5 in F(N) is the power of 5 in N (Lucas), at most 5^27 for
  *	  N < 2^64, while this path is taken only when d - k >= 40 (see
@@ -69,8 +71,8 @@
  *	  count never needs more than about 64 + 70 + 3 bits: the first round
  *	  (128 bits) or the second (192) settles it, for every bigint n.
  *	- the leading digits: reaching the cap would take y within
- *	  10^k 2^(67 - p0 - 4096) of an integer, i.e. F(N)'s digits k+1 onwards
- *	  starting with about 1220 nines or zeros.  No proof excludes that, but
+ *	  10^k 2^(67 - p0 - 4096) = 2^-4157 of an integer, i.e. F(N)'s digits
+ *	  k+1 onwards starting with about 1250 nines or zeros.  No proof excludes that, but
  *	  digits of F(N) behave like random ones (the heuristic of the
  *	  table-maker's dilemma): the chance is about 2^-4000 per (n, k), and
  *	  there are fewer than 2^78 pairs.  Should it happen, the call fails
@@ -241,6 +243,19 @@ about_keep(mpfr_t dest, mpfr_t value, char *mem)
 }
 
 /*
+ * about_bracket sets lo and hi to the neighbours of value (of their
+ * precision) below and above.
+ */
+static void
+about_bracket(mpfr_t lo, mpfr_t hi, mpfr_t value)
+{
+	mpfr_set(lo, value, MPFR_RNDN);	/* exact: same precision */
+	mpfr_nextbelow(lo);
+	mpfr_set(hi, value, MPFR_RNDN);
+	mpfr_nextabove(hi);
+}
+
+/*
  * about_constants makes sure that the bounds in about_consts have at least
  * prec bits.  Inside a FibArena: MPFR's temporaries are freed with it, and
  * about_consts changes only once everything is computed and allocated.
@@ -265,26 +280,34 @@ about_constants(mpfr_prec_t prec)
 	for (i = 0; i < 6; i++)
 		mpfr_init2(v[i], prec);
 
-	/* log10 phi, with phi = (1 + sqrt 5) / 2: log10 is increasing */
+	/*
+	 * ln 10 and ln 5 correctly rounded to nearest, so within half an ulp:
+	 * the neighbours on either side bound them.  ln phi from the bounds of
+	 * phi = (1 + sqrt 5) / 2, rounded outwards (ln is increasing).  mpfr_log
+	 * of a number is faster here than mpfr_log_ui or mpfr_asinh.
+	 */
+	mpfr_set_ui(t, 10, MPFR_RNDN);
+	mpfr_log(t, t, MPFR_RNDN);
+	about_bracket(v[4], v[5], t);	/* ln 10 */
+	mpfr_set_ui(t, 5, MPFR_RNDN);
+	mpfr_log(t, t, MPFR_RNDN);
+	about_bracket(v[2], v[3], t);	/* ln 5 */
 	mpfr_sqrt_ui(t, 5, MPFR_RNDD);
 	mpfr_add_ui(t, t, 1, MPFR_RNDD);
 	mpfr_div_2ui(t, t, 1, MPFR_RNDD);
-	mpfr_log10(v[0], t, MPFR_RNDD);
+	mpfr_log(v[0], t, MPFR_RNDD);	/* ln phi, below */
 	mpfr_sqrt_ui(t, 5, MPFR_RNDU);
 	mpfr_add_ui(t, t, 1, MPFR_RNDU);
 	mpfr_div_2ui(t, t, 1, MPFR_RNDU);
-	mpfr_log10(v[1], t, MPFR_RNDU);
+	mpfr_log(v[1], t, MPFR_RNDU);	/* ln phi, above */
 
-	/* log10 sqrt 5 = log10(5) / 2, the halving exact */
-	mpfr_set_ui(t, 5, MPFR_RNDN);
-	mpfr_log10(v[2], t, MPFR_RNDD);
+	/* log10 phi = ln phi / ln 10, log10 sqrt 5 = ln 5 / (2 ln 10), all > 0 */
+	mpfr_div(v[0], v[0], v[5], MPFR_RNDD);
+	mpfr_div(v[1], v[1], v[4], MPFR_RNDU);
+	mpfr_div(v[2], v[2], v[5], MPFR_RNDD);
 	mpfr_div_2ui(v[2], v[2], 1, MPFR_RNDD);
-	mpfr_log10(v[3], t, MPFR_RNDU);
+	mpfr_div(v[3], v[3], v[4], MPFR_RNDU);
 	mpfr_div_2ui(v[3], v[3], 1, MPFR_RNDU);
-
-	/* ln 10 */
-	mpfr_log_ui(v[4], 10, MPFR_RNDD);
-	mpfr_log_ui(v[5], 10, MPFR_RNDU);
 
 	size = mpfr_custom_get_size(prec);
 	block = MemoryContextAlloc(TopMemoryContext, 6 * size);
