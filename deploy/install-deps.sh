@@ -17,6 +17,8 @@ PACKAGES=(
     python3-pytest
     python3-psycopg
     python3-gmpy2
+    python3-mpmath
+    valgrind
 )
 
 missing=()
