@@ -12,6 +12,7 @@ OBJS = \
 	pg_fib/fibdecimal.o \
 	pg_fib/fibnumeric.o \
 	pg_fib/fibmod.o \
+	pg_fib/fibabout.o \
 	pg_fib/shmem.o \
 	pg_fib/request.o \
 	pg_fib/memo.o \
@@ -24,7 +25,7 @@ OBJS = \
 
 DATA = $(wildcard sql/pg_fib--*.sql)
 
-SHLIB_LINK += -lgmp
+SHLIB_LINK += -lmpfr -lgmp
 # The keeper and the workers write only to the tables of the SQL objects of
 # their own version: EXTVERSION names it.
 PG_CPPFLAGS += -I$(srcdir)/pg_fib -DPG_FIB_VERSION=\"$(EXTVERSION)\"
@@ -59,17 +60,23 @@ all install installcheck:
 	@exit 1
 endif
 
-.PHONY: test bench bench-versions
+.PHONY: test bench bench-about bench-versions
 
 # test runs every suite against a throwaway cluster; see test/run-tests.sh.
 test:
 	PG_CONFIG=$(PG_CONFIG) test/run-tests.sh
 
 # bench runs the benchmarks side by side: bench/run.sh (fib() beside GMP
-# and pgmp), then bench/queue.sh (the queue and the memo).
+# and pgmp), bench/queue.sh (the queue and the memo), then bench/about.sh
+# (fib_digits, fib_leading, fib_trailing).
 bench:
 	PG_CONFIG=$(PG_CONFIG) bench/run.sh
 	PG_CONFIG=$(PG_CONFIG) bench/queue.sh
+	PG_CONFIG=$(PG_CONFIG) bench/about.sh
+
+# bench-about runs bench/about.sh alone.
+bench-about:
+	PG_CONFIG=$(PG_CONFIG) bench/about.sh
 
 # bench-versions compares the memo-hit path of this tree with the 1.0
 # release (or BASE=<rev>), side by side; see bench/versions.sh.

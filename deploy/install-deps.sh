@@ -7,6 +7,7 @@ set -euo pipefail
 PACKAGES=(
     build-essential
     libgmp-dev
+    libmpfr-dev
     postgresql-15
     postgresql-server-dev-15
     postgresql-contrib
@@ -16,6 +17,8 @@ PACKAGES=(
     python3-pytest
     python3-psycopg
     python3-gmpy2
+    python3-mpmath
+    valgrind
 )
 
 missing=()

@@ -25,17 +25,15 @@ fib_mulmod(uint64 a, uint64 b, uint64 m)
 }
 
 /*
- * pg_fib_mod returns F(n) mod m, in [0, m), for any n and any
- * 1 <= m <= 2^63 - 1.  It walks the bits of |n| from the top keeping
+ * pg_fib_mod_abs returns F(absn) mod m, in [0, m), for any absn and any
+ * 1 <= m <= 2^63 - 1.  It walks the bits of absn from the top keeping
  * (a, b) = (F(k), F(k+1)) mod m:
  *	 F(2k)	 = F(k) (2 F(k+1) - F(k))
  *	 F(2k+1) = F(k)^2 + F(k+1)^2
- * and applies F(-k) = (-1)^(k+1) F(k) for negative n.
  */
 uint64
-pg_fib_mod(int64 n, uint64 m)
+pg_fib_mod_abs(uint64 absn, uint64 m)
 {
-	uint64		absn = pg_fib_abs(n);
 	uint64		a = 0;
 	uint64		b = 1 % m;
 	int			bit;
@@ -59,6 +57,17 @@ pg_fib_mod(int64 n, uint64 m)
 			b = d;
 		}
 	}
+	return a;
+}
+
+/*
+ * pg_fib_mod returns F(n) mod m, in [0, m), for any n and any
+ * 1 <= m <= 2^63 - 1, applying F(-k) = (-1)^(k+1) F(k) for negative n.
+ */
+uint64
+pg_fib_mod(int64 n, uint64 m)
+{
+	uint64		a = pg_fib_mod_abs(pg_fib_abs(n), m);
 
 	if (pg_fib_fib_is_negative(n) && a != 0)
 		a = m - a;

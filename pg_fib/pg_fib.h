@@ -10,6 +10,7 @@
  *	 fibdecimal.c	interruptible conversion to decimal, and text output
  *	 fibnumeric.c	conversion to numeric
  *	 fibmod.c		modular Fibonacci numbers in machine integers
+ *	 fibabout.c		fib_digits(), fib_leading(), fib_trailing() for every n
  *	 shmem.c		shared memory: callers' request slots, hints for the
  *					keeper, the workers' state
  *	 request.c		a caller's side of a request to the keeper: post, wait,
@@ -126,6 +127,7 @@ extern Numeric pg_fib_digits_to_numeric(const FibDigit *digits, size_t ndigits,
 extern Numeric pg_fib_mpz_to_numeric(const mpz_t value);
 
 /* fibmod.c */
+extern uint64 pg_fib_mod_abs(uint64 absn, uint64 m);
 extern uint64 pg_fib_mod(int64 n, uint64 m);
 
 /*
