@@ -48,6 +48,7 @@
 #include <math.h>
 
 #include "miscadmin.h"
+#include "portability/instr_time.h"
 #include "utils/memutils.h"
 
 #include "pg_fib.h"
@@ -321,7 +322,10 @@ pg_fib_compute_datum(int64 n, FibConvertFunction convert)
 {
 	FibArena	arena;
 	volatile Datum result = (Datum) 0;
+	instr_time	start;
+	instr_time	elapsed;
 
+	INSTR_TIME_SET_CURRENT(start);
 	pg_fib_arena_begin(&arena);
 	PG_TRY();
 	{
@@ -336,5 +340,8 @@ pg_fib_compute_datum(int64 n, FibConvertFunction convert)
 		pg_fib_arena_end(&arena);
 	}
 	PG_END_TRY();
+	INSTR_TIME_SET_CURRENT(elapsed);
+	INSTR_TIME_SUBTRACT(elapsed, start);
+	pg_fib_count_inline(INSTR_TIME_GET_MILLISEC(elapsed));
 	return result;
 }

@@ -68,6 +68,7 @@ pg_fib_fib(PG_FUNCTION_ARGS)
 	{
 		int64		value = (int64) pg_fib_small(pg_fib_abs(n));
 
+		pg_fib_count_inline(0);
 		PG_RETURN_NUMERIC(int64_to_numeric(pg_fib_fib_is_negative(n) ? -value : value));
 	}
 

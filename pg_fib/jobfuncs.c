@@ -42,6 +42,7 @@ PG_FUNCTION_INFO_V1(pg_fib_fib_status);
 PG_FUNCTION_INFO_V1(pg_fib_fib_wait);
 PG_FUNCTION_INFO_V1(pg_fib_maintain);
 PG_FUNCTION_INFO_V1(pg_fib_restore_row);
+PG_FUNCTION_INFO_V1(pg_fib_counters);
 PG_FUNCTION_INFO_V1(pg_fib_worker_pids);
 PG_FUNCTION_INFO_V1(pg_fib_wake_workers_sql);
 
@@ -370,6 +371,28 @@ pg_fib_restore_row(PG_FUNCTION_ARGS)
 	if (!isnull && DatumGetInt64(n) >= 0)
 		pg_fib_delete_row(trigdata->tg_relation, (uint64) DatumGetInt64(n));
 	return PointerGetDatum(tuple);
+}
+
+/*
+ * pg_fib_counters implements fib_counters(), for the fib_stats view: the
+ * F(n) computed inside queries since the server started, and the
+ * milliseconds they took, from shared memory.
+ */
+Datum
+pg_fib_counters(PG_FUNCTION_ARGS)
+{
+	TupleDesc	tupdesc;
+	Datum		values[2];
+	bool		nulls[2] = {false, false};
+	int64		count;
+	double		ms;
+
+	if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)
+		elog(ERROR, "return type must be a row type");
+	pg_fib_inline_totals(&count, &ms);
+	values[0] = Int64GetDatum(count);
+	values[1] = Float8GetDatum(ms);
+	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(BlessTupleDesc(tupdesc), values, nulls)));
 }
 
 /*

@@ -184,6 +184,8 @@ extern ConditionVariable *pg_fib_jobs_cv(void);
 extern void pg_fib_post_memoize(uint64 absn);
 extern void pg_fib_post_hit(uint64 absn);
 extern bool pg_fib_running_progress(uint64 absn, double *progress);
+extern void pg_fib_count_inline(double ms);
+extern void pg_fib_inline_totals(int64 *count, double *ms);
 
 /* shmem.c: the keeper's side */
 typedef struct FibTakenRequest

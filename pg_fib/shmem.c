@@ -70,6 +70,9 @@ typedef struct FibRequestSlot
 	FibAnswer	answer;
 	uint64		wait_n;			/* fib_wait() sleeps on this job, if not 0 */
 	bool		wait_ended;		/* ... and a worker saw it end */
+	/* F(n) computed inside queries of this slot's backends, for fib_stats */
+	int64		inline_count;
+	double		inline_ms;
 } FibRequestSlot;
 
 /* A hint table: n + 1 as the key (0 marks a free entry), and a count. */
@@ -281,6 +284,39 @@ pg_fib_release_slot(void)
 	slot->wait_n = 0;
 	slot->wait_ended = false;
 	LWLockRelease(fib_shared->lock);
+}
+
+/*
+ * pg_fib_count_inline counts an F(n) computed inside this backend's query,
+ * and the time it took.  Only the backend writes its own slot's counters
+ * (no lock: fib(n) of a small n costs less than taking one); readers add
+ * them up.
+ */
+void
+pg_fib_count_inline(double ms)
+{
+	FibRequestSlot *slot;
+
+	if (fib_shared == NULL || MyProc == NULL)
+		return;
+	slot = fib_my_slot();
+	slot->inline_count++;
+	slot->inline_ms += ms;
+}
+
+/* pg_fib_inline_totals adds up the inline computations since the server started. */
+void
+pg_fib_inline_totals(int64 *count, double *ms)
+{
+	int			i;
+
+	*count = 0;
+	*ms = 0;
+	for (i = 0; i < fib_shared->nslots; i++)
+	{
+		*count += fib_shared->slots[i].inline_count;
+		*ms += fib_shared->slots[i].inline_ms;
+	}
 }
 
 /* pg_fib_answer_cv is the condition variable broadcast when requests are answered. */

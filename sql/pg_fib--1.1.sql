@@ -185,6 +185,46 @@ COMMENT ON FUNCTION fib_schedule_maintenance(text) IS
 REVOKE EXECUTE ON FUNCTION fib_maintain(), fib_schedule_maintenance(text), fib_restore_row()
     FROM PUBLIC;
 
+-- Observability.  fib_counters() reads pg_fib's shared memory; the view adds
+-- up the tables with its owner's privileges, so a monitoring role reads it
+-- without any privilege on the tables.
+CREATE FUNCTION fib_counters(OUT inline_computations bigint, OUT inline_ms double precision)
+RETURNS record
+AS 'MODULE_PATHNAME', 'pg_fib_counters'
+LANGUAGE C VOLATILE STRICT PARALLEL SAFE;
+
+COMMENT ON FUNCTION fib_counters() IS
+'F(n) computed inside queries (fib, fib_text) since the server started, and the milliseconds they took';
+
+CREATE VIEW fib_stats AS
+SELECT c.inline_computations,
+       c.inline_ms,
+       m.memo_rows,
+       m.memo_bytes,
+       m.memo_hits,
+       j.queued,
+       j.running,
+       j.done,
+       j.failed,
+       j.compute_ms
+  FROM fib_counters() AS c,
+       (SELECT count(*) AS memo_rows,
+               coalesce(sum(octet_length(value)), 0)::bigint AS memo_bytes,
+               coalesce(sum(hits), 0)::bigint AS memo_hits
+          FROM fib_memo) AS m,
+       (SELECT count(*) FILTER (WHERE state = 'queued') AS queued,
+               count(*) FILTER (WHERE state = 'running') AS running,
+               count(*) FILTER (WHERE state = 'done') AS done,
+               count(*) FILTER (WHERE state = 'failed') AS failed,
+               coalesce(sum(compute_ms) FILTER (WHERE state = 'done'), 0) AS compute_ms
+          FROM fib_jobs) AS j;
+
+COMMENT ON VIEW fib_stats IS
+'pg_fib at a glance: inline computations since the server started, the memo (rows, bytes, hits counted so far), the queue by state, and the workers'' computing time of the jobs kept';
+
+REVOKE ALL ON fib_stats FROM PUBLIC;
+GRANT SELECT ON fib_stats TO pg_monitor;
+
 -- F(n) for every bigint n: digit count, leading and trailing digits
 --
 -- They answer for |F(n)| without building F(n), in time that grows with
