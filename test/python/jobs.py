@@ -3,6 +3,7 @@
 import hashlib
 import os
 import signal
+import struct
 import time
 
 import gmpy2
@@ -165,3 +166,20 @@ class idle_workers_stopped(stopped):
             if time.monotonic() > deadline:
                 raise AssertionError(f"timed out after {self.timeout} s waiting for idle workers")
             time.sleep(0.05)
+
+
+def memo_groups(n):
+    """The base-10000 digits of |F(n)|, most significant first, from gmpy2."""
+    text = str(gmpy2.fib(abs(n)))
+    text = text.zfill((len(text) + 3) // 4 * 4)
+    return [int(text[i:i + 4]) for i in range(0, len(text), 4)]
+
+
+def memo_bytes(groups):
+    """Digits in the memo's value format: each a little-endian 16-bit integer."""
+    return b"".join(struct.pack("<H", g) for g in groups)
+
+
+def memo_row_value(n):
+    """(value, digits) of a memo row of F(n), made independently of pg_fib."""
+    return memo_bytes(memo_groups(n)), len(str(gmpy2.fib(abs(n))))

@@ -3,29 +3,20 @@ F(n) in the memo's format (issue 6, D11): fib(n) and fib_text(n) raise
 XX001 (data_corrupted) naming n, never return a value, never write out of
 bounds.  On a cluster of its own, since the defect wrote past a buffer."""
 
-import struct
 import sys
 
-import gmpy2
-import psycopg
 import pytest
 from psycopg import errors
 
 from cluster import Cluster
+from jobs import memo_bytes, memo_groups, memo_row_value
 
 
-def _groups(n):
-    text = str(gmpy2.fib(n))
-    text = text.zfill((len(text) + 3) // 4 * 4)
-    return [int(text[i:i + 4]) for i in range(0, len(text), 4)]
-
-
-def _pack(groups):
-    return b"".join(struct.pack("<H", g) for g in groups)
+_groups, _pack = memo_groups, memo_bytes
 
 
 def _digits(n):
-    return len(str(gmpy2.fib(n)))
+    return memo_row_value(n)[1]
 
 
 # n (all >= pg_fib.memo_min_n, so that fib() reads the memo) -> a bad value

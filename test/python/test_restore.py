@@ -6,28 +6,16 @@ rows are made by hand from gmpy2's values."""
 
 import os
 import random
-import struct
 import subprocess
 import sys
 
-import gmpy2
-import psycopg
 import pytest
 
 from cluster import BINDIR, Cluster
-from jobs import wait_for
+from jobs import memo_row_value, wait_for
 
 SYNC_MAX_N = 3_000_000
 HUGE = SYNC_MAX_N + 1             # queued by fib_request, computed by a worker
-
-
-def memo_value(n):
-    """|F(n)| in the memo's format: base-10000 digits, most significant
-    first, each a little-endian 16-bit integer."""
-    text = str(gmpy2.fib(n))
-    text = text.zfill((len(text) + 3) // 4 * 4)
-    return b"".join(struct.pack("<H", int(text[i:i + 4])) for i in range(0, len(text), 4)), \
-        len(str(gmpy2.fib(n)))
 
 
 @pytest.fixture(scope="module")
@@ -51,7 +39,7 @@ def _fill(src):
     src.execute("CREATE EXTENSION pg_fib")
     rng = random.Random(4)
     for n in list(range(5000, 5101)) + [HUGE]:
-        value, digits = memo_value(n)
+        value, digits = memo_row_value(n)
         ms = rng.uniform(0.01, 50)
         src.execute("INSERT INTO fib_memo (n, value, digits, computed_at, compute_ms, hits, last_used)"
                     " VALUES (%s, %s, %s, '2026-01-02 03:04:05+00', %s, %s, '2026-02-03 04:05:06+00')",

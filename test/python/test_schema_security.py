@@ -9,7 +9,6 @@ of D1, if it works, makes a role superuser."""
 
 import time
 
-import psycopg
 import pytest
 from psycopg import errors
 
