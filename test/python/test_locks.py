@@ -43,6 +43,12 @@ def _waits(conn, pid, wait_event_type=None):
                         (pid, wait_event_type, wait_event_type)).fetchone()[0] == 1
 
 
+def _sleeps(conn, pid):
+    """Whether backend pid sleeps in a statement (not waiting on a lock)."""
+    return conn.execute("SELECT count(*) FROM pg_stat_activity WHERE pid = %s AND state = 'active'"
+                        " AND wait_event_type IN ('Extension', 'IPC', 'Timeout')", (pid,)).fetchone()[0] == 1
+
+
 def test_a_caller_holding_the_job_row_gets_55P03_and_others_are_served(conn, database):
     """D2: a caller that deleted a failed job in an open transaction and
     then asks for it again must not deadlock with the keeper: it gets
@@ -101,7 +107,7 @@ def test_a_sleeping_waiter_holds_no_lock_and_blocks_no_vacuum_full(conn, databas
             psycopg.connect(dbname=database, autocommit=True) as reader:
         with idle_workers_stopped(conn):
             thread, outcome = _call_in_thread(waiter, "SELECT state FROM fib_wait(%s, '30 s')", (n,))
-            wait_for(lambda: job(conn, n) and _waits(conn, waiter.info.backend_pid, "Extension"),
+            wait_for(lambda: job(conn, n) and _sleeps(conn, waiter.info.backend_pid),
                      10, what="fib_wait to sleep on its queued job")
             observed["held"] = [r[0] for r in conn.execute(
                 "SELECT relation::regclass::text FROM pg_locks WHERE pid = %s"
