@@ -138,7 +138,7 @@ def test_memo_hits_do_not_crowd_out_values_to_memoize(conn, database):
 
     def hot_memoized():
         _call_fib(database, [n for n in range(low, hot + 1)
-                             if not conn.execute("SELECT FROM fib_memo WHERE n = %s", (n,)).fetchone()], 1)
+                             if not conn.execute("SELECT 1 FROM fib_memo WHERE n = %s", (n,)).fetchone()], 1)
         return _memoized(conn, low, hot) == hot - low + 1
     wait_for(hot_memoized, 30, interval=0.5, what=f"F({low}..{hot}) to be memoized")
 
