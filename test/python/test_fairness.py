@@ -127,12 +127,12 @@ def _memoized(conn, low, high):
 
 
 def test_memo_hits_do_not_crowd_out_values_to_memoize(conn, database):
-    """D14: with 600 values of 5000..6999 in the memo already, two sessions
+    """D14: with 1000 values of 5000..6999 in the memo already, two sessions
     call fib(n) for every n of the range, each n five times, interleaved,
     one query per call: every one of the 2,000 values ends up in the memo
-    (hits on the 600 must not take the places of the values to memoize;
+    (hits on the 1000 must not take the places of the values to memoize;
     the issue saw the memo stop at 471)."""
-    low, high, hot = 5000, 6999, 5599
+    low, high, hot = 5000, 6999, 5999
     conn.execute("DELETE FROM fib_memo WHERE n BETWEEN %s AND %s", (low, high))
     conn.execute("DELETE FROM fib_jobs WHERE n BETWEEN %s AND %s", (low, high))
 
