@@ -93,8 +93,8 @@ class Cluster:
         self.stop()
         shutil.rmtree(self.dir, ignore_errors=True)
 
-    def connect(self, dbname="postgres", **kwargs):
-        return psycopg.connect(host=self.dir, port=self.port, user="postgres", dbname=dbname,
+    def connect(self, dbname="postgres", user="postgres", **kwargs):
+        return psycopg.connect(host=self.dir, port=self.port, user=user, dbname=dbname,
                                **kwargs)
 
     def wait_ready(self, timeout=30.0):
