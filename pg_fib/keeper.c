@@ -52,8 +52,9 @@
 
 #define FIB_TAKE_MAX			64
 
-/* The last state of pg_fib's schema the keeper reported, to say it once. */
+/* What the keeper last reported of pg_fib's schema, to say it once. */
 static FibOutcome fib_reported_status = FIB_OUTCOME_OK;
+static Oid	fib_reported_namespace = InvalidOid;
 
 /*
  * fib_keeper_schema finds pg_fib's schema, and logs once why the keeper
@@ -63,9 +64,10 @@ static void
 fib_keeper_schema(FibSchema *schema)
 {
 	pg_fib_find_schema(schema);
-	if (schema->status == fib_reported_status)
+	if (schema->status == fib_reported_status && schema->namespace == fib_reported_namespace)
 		return;
 	fib_reported_status = schema->status;
+	fib_reported_namespace = schema->namespace;
 	if (schema->status == FIB_OUTCOME_UNSAFE_SCHEMA)
 		ereport(WARNING,
 				(errmsg("pg_fib keeper does not work in schema \"%s\": it is not owned by a superuser",
