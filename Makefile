@@ -64,3 +64,20 @@ test:
 bench:
 	PG_CONFIG=$(PG_CONFIG) bench/run.sh
 	PG_CONFIG=$(PG_CONFIG) bench/queue.sh
+
+.PHONY: run stop status bench-web
+
+# run starts the whole stack on loopback (PostgreSQL, Gunicorn, Nginx) and
+# prints its URL; stop stops it; status says what runs.  See deploy/run.sh.
+run:
+	PG_CONFIG=$(PG_CONFIG) deploy/run.sh start
+
+stop:
+	PG_CONFIG=$(PG_CONFIG) deploy/run.sh stop
+
+status:
+	PG_CONFIG=$(PG_CONFIG) deploy/run.sh status
+
+# bench-web measures the web front through Nginx with wrk (bench/web.sh).
+bench-web:
+	PG_CONFIG=$(PG_CONFIG) bench/web.sh
