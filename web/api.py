@@ -39,18 +39,20 @@ def _job_body(row):
 
 
 def _etag(*parts):
-    return '"' + ".".join(str(p) for p in parts) + '"'
+    """A strong ETag (without its quotes): the value never changes, so its
+    name is enough."""
+    return ".".join(str(p) for p in parts)
 
 
 def _not_modified(etags):
     """304 when If-None-Match names one of the ETags this value can have:
     the value never changes, so the client's copy is still right."""
-    return any(tag in request.if_none_match for tag in etags)
+    return any(request.if_none_match.contains(tag) for tag in etags)
 
 
 def _cached(response, etag):
     response.headers["Cache-Control"] = IMMUTABLE
-    response.set_etag(etag.strip('"'))
+    response.set_etag(etag)
     return response
 
 
