@@ -30,8 +30,10 @@ keepalive = 5
 
 # Security
 #
-# Small requests only: the app reads no body.
-limit_request_line = 4094
+# Small requests only: the app reads no body.  Nginx's limits are lower
+# (large_client_header_buffers 4 4k), so Nginx answers an overlong request
+# with its JSON error before Gunicorn would with its HTML one.
+limit_request_line = 8190
 limit_request_fields = 50
 limit_request_field_size = 8190
 

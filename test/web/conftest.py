@@ -122,7 +122,7 @@ def _wait_http(url, timeout=20.0):
 class Stack:
     """Gunicorn serving web/ as fib_web, and Nginx in front of it."""
 
-    def __init__(self, database, rate="50r/s", burst="100"):
+    def __init__(self, database, rate="2000r/s", burst="4000"):
         self.database = database
         self.dir = tempfile.mkdtemp(prefix="pg_fib-web.")
         os.chmod(self.dir, 0o755)
@@ -144,17 +144,9 @@ class Stack:
             self.gunicorn = subprocess.Popen(
                 ["gunicorn", "--config", os.path.join(ROOT, "deploy", "gunicorn.conf.py"),
                  "web:create_app()"], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
-        os.makedirs(os.path.join(self.nginx_dir, "cache"))
-        if os.geteuid() == 0:
-            shutil.chown(os.path.join(self.nginx_dir, "cache"), "www-data", "www-data")
-        conf = subprocess.run([os.path.join(ROOT, "deploy", "run.sh"), "nginx-conf", self.nginx_dir,
-                               f"127.0.0.1:{self.port}", f"127.0.0.1:{self.gunicorn_port}",
-                               self.rate, self.burst], check=True, capture_output=True,
-                              text=True).stdout
-        self.nginx_conf = os.path.join(self.nginx_dir, "nginx.conf")
-        with open(self.nginx_conf, "w") as f:
-            f.write(conf)
-        subprocess.run(["nginx", "-q", "-p", self.nginx_dir, "-c", self.nginx_conf], check=True)
+        os.makedirs(self.nginx_dir)
+        self.nginx_conf = start_nginx(self.nginx_dir, f"127.0.0.1:{self.port}",
+                                      f"127.0.0.1:{self.gunicorn_port}", self.rate, self.burst)
         _wait_http(self.gunicorn_url + "/healthz")
         _wait_http(self.url + "/healthz")
         return self
@@ -164,16 +156,13 @@ class Stack:
         with open(self.gunicorn_log, errors="replace") as f:
             return [line for line in f if needle in line]
 
+    def extra_nginx(self, upstream, rate, burst):
+        """Another Nginx from the same template, in front of upstream
+        ("127.0.0.1:port"): a context manager giving its URL."""
+        return _ExtraNginx(self, upstream, rate, burst)
+
     def stop(self):
-        pidfile = os.path.join(self.nginx_dir, "nginx.pid")
-        if os.path.exists(pidfile):
-            with open(pidfile) as f:
-                pid = int(f.read())
-            os.kill(pid, signal.SIGQUIT)
-            for _ in range(50):
-                if not os.path.exists(pidfile):
-                    break
-                time.sleep(0.1)
+        stop_nginx(self.nginx_dir)
         if self.gunicorn is not None and self.gunicorn.poll() is None:
             self.gunicorn.send_signal(signal.SIGTERM)
             try:
@@ -182,6 +171,49 @@ class Stack:
                 self.gunicorn.kill()
                 self.gunicorn.wait()
         shutil.rmtree(self.dir, ignore_errors=True)
+
+
+def start_nginx(prefix, listen, upstream, rate, burst):
+    """Fill deploy/nginx.conf with deploy/run.sh and start Nginx on it."""
+    os.makedirs(os.path.join(prefix, "cache"), exist_ok=True)
+    os.chmod(prefix, 0o755)
+    if os.geteuid() == 0:
+        shutil.chown(os.path.join(prefix, "cache"), "www-data", "www-data")
+    conf = subprocess.run([os.path.join(ROOT, "deploy", "run.sh"), "nginx-conf", prefix, listen,
+                           upstream, rate, burst], check=True, capture_output=True,
+                          text=True).stdout
+    path = os.path.join(prefix, "nginx.conf")
+    with open(path, "w") as f:
+        f.write(conf)
+    subprocess.run(["nginx", "-q", "-p", prefix, "-c", path], check=True)
+    return path
+
+
+def stop_nginx(prefix):
+    pidfile = os.path.join(prefix, "nginx.pid")
+    if os.path.exists(pidfile):
+        with open(pidfile) as f:
+            os.kill(int(f.read()), signal.SIGQUIT)
+        for _ in range(50):
+            if not os.path.exists(pidfile):
+                break
+            time.sleep(0.1)
+
+
+class _ExtraNginx:
+    def __init__(self, stack, upstream, rate, burst):
+        self.prefix = tempfile.mkdtemp(prefix="nginx.", dir=stack.dir)
+        self.args = (upstream, rate, burst)
+
+    def __enter__(self):
+        port = free_port()
+        start_nginx(self.prefix, f"127.0.0.1:{port}", *self.args)
+        url = f"http://127.0.0.1:{port}"
+        _wait_http(url + "/")
+        return url
+
+    def __exit__(self, *exc):
+        stop_nginx(self.prefix)
 
 
 @pytest.fixture(scope="session")
