@@ -62,10 +62,12 @@
   }
 
   function showJob(job) {
-    const bar = el("progress", { id: "progress", max: "1", value: String(job.progress || 0) });
-    bar.textContent = Math.round((job.progress || 0) * 100) + "%";
-    const p = el("p", {}, "It is " + job.state + ": ");
-    p.append(bar);
+    const percent = Math.round((job.progress || 0) * 100) + "%";
+    const bar = el("progress", { id: "progress", max: "1", value: String(job.progress || 0),
+                                 "aria-labelledby": "progress-label" });
+    bar.textContent = percent;
+    const p = el("p", { id: "progress-label" }, "It is " + job.state + ": ");
+    p.append(el("span", { id: "progress-text" }, percent), bar);
     show(el("h2", {}, "F(" + job.n + ") is being computed"), p);
   }
 
@@ -103,7 +105,12 @@
         if (job.state === "done") { ask(n); return; }
         if (job.state === "failed") { ask(n); return; }
         const bar = document.getElementById("progress");
-        if (bar) { bar.value = job.progress; bar.textContent = Math.round(job.progress * 100) + "%"; }
+        const percent = Math.round(job.progress * 100) + "%";
+        if (bar) { bar.value = job.progress; bar.textContent = percent; }
+        const text = document.getElementById("progress-text");
+        if (text) text.textContent = percent;
+        const label = document.getElementById("progress-label");
+        if (label && label.firstChild) label.firstChild.textContent = "It is " + job.state + ": ";
         poll(n);
       } catch (e) {
         poll(n);
