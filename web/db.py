@@ -105,8 +105,23 @@ def check_pool():
 
 
 def _one(sql, params):
-    with _pool().connection() as conn:
-        return conn.execute(sql, params).fetchone()
+    return _run(sql, params, lambda cursor: cursor.fetchone())
+
+
+def _run(sql, params, fetch):
+    """fetch(cursor) of one query.  A pooled connection that the server
+    closed (after a restart) fails the first query sent on it: then the pool
+    checks its idle connections and the query runs once more on another one.
+    Every query here may run twice: fib_request is idempotent."""
+    for attempt in (1, 2):
+        conn = None
+        try:
+            with _pool().connection() as conn:
+                return fetch(conn.execute(sql, params))
+        except psycopg.OperationalError:
+            if attempt == 2 or conn is None or not conn.broken:
+                raise
+            check_pool()
 
 
 def value(n, max_digits):
@@ -130,9 +145,8 @@ def mod(n, m):
 
 
 def memo_page(after, limit, max_digits):
-    with _pool().connection() as conn:
-        return conn.execute(MEMO_PAGE_SQL, {"after": after, "limit": limit,
-                                            "max_digits": max_digits}).fetchall()
+    return _run(MEMO_PAGE_SQL, {"after": after, "limit": limit, "max_digits": max_digits},
+                lambda cursor: cursor.fetchall())
 
 
 def health():

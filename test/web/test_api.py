@@ -303,3 +303,20 @@ def test_readme_prints_the_sqlstate_table_of_the_code():
     rows = re.findall(r"^\| `(\w{5})` [^|]*\| (\d{3}) \|", section, re.M)
     assert dict((s, int(h)) for s, h in rows) == \
         {s: v[0] for s, v in problems.SQLSTATE_HTTP.items()}
+
+
+def test_a_restart_of_the_database_costs_no_request(database):
+    """Pooled connections the server closed are replaced on the first
+    failure: the request that met one is still answered."""
+    app = make_app(database, POOL_MIN_SIZE=2, POOL_MAX_SIZE=2)
+    try:
+        client = app.test_client()
+        assert client.get("/api/v1/fib/31").status_code == 200
+        database.stop()
+        database.start()
+        for n in (32, 33, 34):
+            r = client.get(f"/api/v1/fib/{n}")
+            assert r.status_code == 200, r.get_data(as_text=True)
+            assert r.get_json()["value"] == decimal(n)
+    finally:
+        app.extensions["pg_fib_pool"].close()
