@@ -47,6 +47,8 @@ def _etag(*parts):
 def _not_modified(etags):
     """304 when If-None-Match names one of the ETags this value can have:
     the value never changes, so the client's copy is still right."""
+    if "If-None-Match" not in request.headers:
+        return False
     return any(request.if_none_match.contains(tag) for tag in etags)
 
 
@@ -89,6 +91,7 @@ def fib(n):
     if _not_modified(value_etags(n)):
         return _304(value_etags(n)[0])
     limit = current_app.config["VALUE_MAX_DIGITS"]
+    # One query: the job, and the value when it is done.
     row = db.value(n, limit)
     if not check_done(row):
         return queued_response(row)
