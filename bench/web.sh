@@ -6,7 +6,9 @@
 # path (SQLAlchemy session, a table queried by n); one Nginx from
 # deploy/nginx.conf is in front, with limit_req raised out of the way.  The
 # variants take turns for ROUNDS rounds of SECONDS each (wrk, THREADS
-# threads, CONNECTIONS connections) and the medians are compared:
+# threads, CONNECTIONS connections); the table gives the medians, and each
+# ratio is the median of the ratios within a round (the machine is shared
+# and noisy: variants side by side in the same round are what to compare):
 #   const   GET /bench/const, cache bypassed
 #   api     GET /api/v1/fib/N (memoized), cache bypassed
 #   old     GET /old/calculate/N, cache bypassed
@@ -19,8 +21,8 @@ set -euo pipefail
 
 cd "$(dirname "$0")/.."
 ROOT=$(pwd)
-ROUNDS=${ROUNDS:-3}
-SECONDS_PER_RUN=${SECONDS_PER_RUN:-5}
+ROUNDS=${ROUNDS:-5}
+SECONDS_PER_RUN=${SECONDS_PER_RUN:-3}
 THREADS=${THREADS:-2}
 CONNECTIONS=${CONNECTIONS:-16}
 N=${N:-10000}
@@ -157,9 +159,13 @@ RESULT=bench/results/web.md
 /usr/bin/python3 - "$WORK" "$N" "$ROUNDS" "$SECONDS_PER_RUN" "$THREADS" "$CONNECTIONS" >"$RESULT" <<'PY'
 import statistics, sys
 work, n, rounds, secs, threads, conns = sys.argv[1:]
+def rounds_of(name):
+    return [list(map(float, l.split())) for l in open(f"{work}/{name}")]
 def load(name):
-    rows = [list(map(float, l.split())) for l in open(f"{work}/{name}")]
-    return [statistics.median(col) for col in zip(*rows)]
+    return [statistics.median(col) for col in zip(*rounds_of(name))]
+def ratio(a, b):
+    """The median over rounds of requests/s of a / requests/s of b."""
+    return statistics.median(x[0] / y[0] for x, y in zip(rounds_of(a), rounds_of(b)))
 print(f"# Web front: wrk through Nginx (n = {n}, {rounds} rounds of {secs} s, "
       f"{threads} threads, {conns} connections; medians)\n")
 const = load("const")
@@ -174,8 +180,8 @@ labels = {
 res = {k: load(k) for k in labels}
 for k, (label, target) in labels.items():
     rps, p50, p99 = res[k]
-    print(f"| {label} | {rps:.0f} | {p50:.2f} | {p99:.2f} | {rps / const[0]:.2f} | {target} |")
-print(f"\n/api/v1/fib/{n} vs the old stack's replica: {res['api'][0] / res['old'][0]:.2f}x "
+    print(f"| {label} | {rps:.0f} | {p50:.2f} | {p99:.2f} | {ratio(k, 'const'):.2f} | {target} |")
+print(f"\n/api/v1/fib/{n} vs the old stack's replica: {ratio('api', 'old'):.2f}x "
       "requests/s (target >= 3x).\n")
 print("Worker class and count, /api/v1/fib/N with the cache bypassed, one round each:\n")
 print("| workers | requests/s | p50 (ms) | p99 (ms) |")
@@ -184,5 +190,7 @@ for name in ("workers-sync-2", "workers-sync-4", "workers-sync-8", "workers-gthr
              "workers-gthread-4-2"):
     rps, p50, p99 = load(name)
     print(f"| {name[8:].replace('-', ' ')} | {rps:.0f} | {p50:.2f} | {p99:.2f} |")
+print()
 PY
+/usr/bin/python3 bench/web_profile.py "$N" >>"$RESULT"
 cat "$RESULT"

@@ -20,14 +20,14 @@ _SOURCE = "CASE WHEN j.finished_at IS NOT NULL THEN 'memo' ELSE 'computed' END"
 
 # The job of F(n), queued when needed (fib_request), and when it is done the
 # value: whole up to %(max_digits)s digits, else its leading and trailing 20
-# digits.  fib_text runs once (OFFSET 0 keeps the subquery from being
+# digits (only the columns the routes use: parsing timestamps costs).
+# fib_text runs once (OFFSET 0 keeps the subquery from being
 # flattened) and only for a 'done' job (the WHERE is a one-time filter).
 # When fib_leading/fib_trailing (extension 1.1) are available, the two
 # left()/right() lines become fib_leading(j.n, 20) and fib_trailing(j.n, 20)
 # and the text is built only when it is short.
 VALUE_SQL = f"""
-SELECT j.n, j.state, j.progress, j.digits, j.requested_at, j.started_at, j.finished_at,
-       j.compute_ms, j.error, {_SOURCE} AS source,
+SELECT j.n, j.state, j.progress, j.digits, j.error, {_SOURCE} AS source,
        current_setting('pg_fib.sync_max_n')::bigint AS sync_max_n,
        v.negative, v.value, v.leading, v.trailing
 FROM fib_request(%(n)s) AS j
