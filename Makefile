@@ -76,7 +76,7 @@ stop:
 	PG_CONFIG=$(PG_CONFIG) deploy/run.sh stop
 
 status:
-	PG_CONFIG=$(PG_CONFIG) deploy/run.sh status
+	@PG_CONFIG=$(PG_CONFIG) deploy/run.sh status || true
 
 # bench-web measures the web front through Nginx with wrk (bench/web.sh).
 bench-web:

@@ -88,9 +88,14 @@ SELECT fib_schedule_maintenance() AS maintenance_job \\gset
 SQL
 
     if ! alive "$RUN/gunicorn.pid"; then
+        # Started as root, Gunicorn's workers (the app) run as www-data.
+        local as_user=()
+        if [ "$(id -u)" -eq 0 ]; then
+            as_user=(--user www-data --group www-data)
+        fi
         FIB_WEB_DATABASE_URL="host=127.0.0.1 port=$(cat "$RUN/pg.port") dbname=postgres user=fib_web" \
         GUNICORN_BIND="127.0.0.1:$GUNICORN_PORT" GUNICORN_PIDFILE="$RUN/gunicorn.pid" \
-            setsid nohup gunicorn --config deploy/gunicorn.conf.py 'web:create_app()' \
+            setsid nohup gunicorn --config deploy/gunicorn.conf.py "${as_user[@]}" 'web:create_app()' \
             >>"$RUN/gunicorn.log" 2>&1 </dev/null &
         for _ in $(seq 50); do
             alive "$RUN/gunicorn.pid" && break
