@@ -14,12 +14,18 @@ backlog = 2048
 
 # Worker processes
 #
-# sync workers, 4 of them (2 per core): a request is one prepared SELECT
-# that waits on PostgreSQL, so a worker blocks on the database rather than
-# on the CPU, and Nginx buffers slow clients so no worker waits on them.
-# Measured by bench/web.sh on this 2-core machine (see bench/results/web.md).
-worker_class = "sync"
-workers = int(os.environ.get("GUNICORN_WORKERS", "4"))
+# gthread, 2 workers (one per core) of 4 threads each.  Measured by
+# bench/web.sh on this 2-core machine, /api/v1/fib/10000 through Nginx with
+# its cache bypassed, in three runs: sync 2, sync 4, sync 8, gthread 2x4 and
+# gthread 4x2 side by side; gthread 2x4 and sync 2 beat sync 4 in every run
+# (by 9 to 64 %) and sync 8 was last.  Between those two, threads keep a
+# worker answering while one of its requests waits (a statement running
+# until statement_timeout, a 20 MB download), and they let Nginx keep its
+# connections to Gunicorn alive.  Each thread takes at most one pooled
+# connection (FIB_WEB_POOL_MAX_SIZE, 4 by default).
+worker_class = os.environ.get("GUNICORN_WORKER_CLASS", "gthread")
+workers = int(os.environ.get("GUNICORN_WORKERS", "2"))
+threads = int(os.environ.get("GUNICORN_THREADS", "4"))
 # Above the app's statement_timeout (FIB_WEB_STATEMENT_TIMEOUT_MS, 30 s), so
 # the database cancels a slow query and the app answers 504 before
 # Gunicorn would kill the worker.  Streaming F(10^8)'s 20 MB takes well under
