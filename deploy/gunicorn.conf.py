@@ -14,18 +14,18 @@ backlog = 2048
 
 # Worker processes
 #
-# gthread, 2 workers (one per core) of 4 threads each.  Measured by
-# bench/web.sh on this 2-core machine, /api/v1/fib/10000 through Nginx with
-# its cache bypassed, in three runs: sync 2, sync 4, sync 8, gthread 2x4 and
-# gthread 4x2 side by side; gthread 2x4 and sync 2 beat sync 4 in every run
-# (by 9 to 64 %) and sync 8 was last.  Between those two, threads keep a
-# worker answering while one of its requests waits (a statement running
-# until statement_timeout, a 20 MB download), and they let Nginx keep its
-# connections to Gunicorn alive.  Each thread takes at most one pooled
-# connection (FIB_WEB_POOL_MAX_SIZE, 4 by default).
-worker_class = os.environ.get("GUNICORN_WORKER_CLASS", "gthread")
-workers = int(os.environ.get("GUNICORN_WORKERS", "2"))
-threads = int(os.environ.get("GUNICORN_THREADS", "4"))
+# sync, 4 workers (2 per core): a request is one prepared SELECT that waits
+# on PostgreSQL, so a worker blocks on the database rather than on the CPU,
+# and Nginx buffers slow clients (and the 20 MB downloads), so no worker
+# waits on them.  Measured by bench/web.sh on this 2-core machine,
+# /api/v1/fib/10000 through Nginx with its cache bypassed, 5 rounds taking
+# turns (requests/s against sync 4 within a round, median): sync 2 0.85,
+# sync 8 0.96, gthread 2x4 0.88, gthread 4x2 1.00; sync 4 is the simplest
+# of the fastest.  GUNICORN_WORKER_CLASS, GUNICORN_WORKERS and
+# GUNICORN_THREADS override.
+worker_class = os.environ.get("GUNICORN_WORKER_CLASS", "sync")
+workers = int(os.environ.get("GUNICORN_WORKERS", "4"))
+threads = int(os.environ.get("GUNICORN_THREADS", "1"))
 # Above the app's statement_timeout (FIB_WEB_STATEMENT_TIMEOUT_MS, 30 s), so
 # the database cancels a slow query and the app answers 504 before
 # Gunicorn would kill the worker.  Streaming F(10^8)'s 20 MB takes well under
