@@ -82,3 +82,20 @@ bench-about:
 # release (or BASE=<rev>), side by side; see bench/versions.sh.
 bench-versions:
 	PG_CONFIG=$(PG_CONFIG) bench/versions.sh $(BASE)
+
+.PHONY: run stop status bench-web
+
+# run starts the whole stack on loopback (PostgreSQL, Gunicorn, Nginx) and
+# prints its URL; stop stops it; status says what runs.  See deploy/run.sh.
+run:
+	PG_CONFIG=$(PG_CONFIG) deploy/run.sh start
+
+stop:
+	PG_CONFIG=$(PG_CONFIG) deploy/run.sh stop
+
+status:
+	@PG_CONFIG=$(PG_CONFIG) deploy/run.sh status || true
+
+# bench-web measures the web front through Nginx with wrk (bench/web.sh).
+bench-web:
+	PG_CONFIG=$(PG_CONFIG) bench/web.sh

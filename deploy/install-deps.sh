@@ -19,6 +19,19 @@ PACKAGES=(
     python3-gmpy2
     python3-mpmath
     valgrind
+    # The web front (web/, deploy/): Flask under Gunicorn behind Nginx.
+    python3-flask
+    python3-psycopg-pool
+    gunicorn
+    nginx
+    curl
+    # Its tests and benchmark: headless Chromium, wrk, the old stack's replica.
+    chromium
+    chromium-driver
+    python3-selenium
+    wrk
+    python3-sqlalchemy
+    python3-psycopg2
 )
 
 missing=()
@@ -40,6 +53,21 @@ fi
 echo "install-deps: installing ${missing[*]}" >&2
 export DEBIAN_FRONTEND=noninteractive
 $SUDO apt-get update -qq
-$SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
-# Debian's postgresql-common creates a "main" cluster and starts it; pg_fib's
-# tests use throwaway clusters of their own and do not need it.
+# Debian starts a newly installed nginx on port 80 of every address; pg_fib
+# runs its own Nginx on loopback (deploy/run.sh), so services installed now
+# are not started (policy-rc.d exit 101), unless a policy is already there.
+# (Debian's postgresql-common also creates a "main" cluster; pg_fib's tests
+# and "make run" use clusters of their own and do not need it.)
+policy=/usr/sbin/policy-rc.d
+own_policy=
+if [ ! -e "$policy" ]; then
+    printf '#!/bin/sh\nexit 101\n' | $SUDO tee "$policy" >/dev/null
+    $SUDO chmod 755 "$policy"
+    own_policy=1
+fi
+status=0
+$SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null || status=$?
+if [ -n "$own_policy" ]; then
+    $SUDO rm -f "$policy"
+fi
+exit "$status"

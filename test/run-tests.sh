@@ -64,6 +64,13 @@ if ! /usr/bin/python3 -m pytest -p no:cacheprovider -q "$ROOT/test/python"; then
     status=1
 fi
 
+# The web suites start a cluster of their own (they stop and start it), and
+# Gunicorn and Nginx on free loopback ports; see test/web/conftest.py.
+echo "== Web suites"
+if ! /usr/bin/python3 -m pytest -p no:cacheprovider -q "$ROOT/test/web"; then
+    status=1
+fi
+
 if [ "$status" -ne 0 ]; then
     echo "== last lines of the server log"
     tail -n 50 "$TEST_DIR/cluster/server.log" || true

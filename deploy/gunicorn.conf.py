@@ -1,0 +1,65 @@
+# gunicorn.conf.py: Gunicorn's settings for pg_fib's web front, in the
+# sections of Gunicorn's example config (examples/example_config.py).
+# deploy/run.sh starts it as
+#   gunicorn --config deploy/gunicorn.conf.py 'web:create_app()'
+# and the environment overrides what is marked so (GUNICORN_BIND, ...).
+
+import os
+
+# Server socket
+#
+# Loopback only: Nginx is the one client.
+bind = [os.environ.get("GUNICORN_BIND", "127.0.0.1:8000")]
+backlog = 2048
+
+# Worker processes
+#
+# sync, 4 workers (2 per core): a request is one prepared SELECT that waits
+# on PostgreSQL, so a worker blocks on the database rather than on the CPU,
+# and Nginx buffers slow clients (and the 20 MB downloads), so no worker
+# waits on them.  Measured by bench/web.sh on this 2-core machine,
+# /api/v1/fib/10000 through Nginx with its cache bypassed, 5 rounds taking
+# turns (requests/s against sync 4 within a round, median): sync 2 0.85,
+# sync 8 0.96, gthread 2x4 0.88, gthread 4x2 1.00; sync 4 is the simplest
+# of the fastest.  GUNICORN_WORKER_CLASS, GUNICORN_WORKERS and
+# GUNICORN_THREADS override.
+worker_class = os.environ.get("GUNICORN_WORKER_CLASS", "sync")
+workers = int(os.environ.get("GUNICORN_WORKERS", "4"))
+threads = int(os.environ.get("GUNICORN_THREADS", "1"))
+# Above the app's statement_timeout (FIB_WEB_STATEMENT_TIMEOUT_MS, 30 s), so
+# the database cancels a slow query and the app answers 504 before
+# Gunicorn would kill the worker.  Streaming F(10^8)'s 20 MB takes well under
+# a second to Nginx, which buffers it for the client.
+timeout = 60
+graceful_timeout = 30
+keepalive = 5
+
+# Security
+#
+# Small requests only: the app reads no body.  Nginx's limits are lower
+# (large_client_header_buffers 4 4k), so Nginx answers an overlong request
+# with its JSON error before Gunicorn would with its HTML one.
+limit_request_line = 8190
+limit_request_fields = 50
+limit_request_field_size = 8190
+
+# Debugging
+reload = False
+
+# Server mechanics
+pidfile = os.environ.get("GUNICORN_PIDFILE")
+# Behind Nginx on loopback: trust its X-Forwarded-* (the app applies
+# ProxyFix only when FIB_WEB_BEHIND_PROXY is true).
+forwarded_allow_ips = "127.0.0.1"
+raw_env = [f"FIB_WEB_BEHIND_PROXY={os.environ.get('FIB_WEB_BEHIND_PROXY', 'true')}"]
+
+# Logging
+#
+# To stdout and stderr; deploy/run.sh sends them to run/gunicorn.log.
+accesslog = "-"
+errorlog = "-"
+loglevel = "info"
+access_log_format = '%(h)s "%(r)s" %(s)s %(B)s %(M)sms'
+
+# Process naming
+proc_name = "pg_fib-web"

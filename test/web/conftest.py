@@ -1,0 +1,227 @@
+"""Fixtures of the web suites: a cluster of their own, the app, and the
+real stack (Gunicorn and Nginx on free loopback ports).
+
+The suites start their own PostgreSQL cluster (test/python/cluster.py) with
+pg_fib and pg_cron preloaded, because the end-to-end test stops and starts
+the database.  They create the extension and run deploy/fib_web.sql, the
+same file "make run" uses.  Everything started here is stopped at the end of
+the session, also when a test fails.
+"""
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+
+import psycopg
+import pytest
+
+ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
+sys.path.insert(0, os.path.join(ROOT, "test", "python"))
+sys.path.insert(0, ROOT)
+
+from cluster import Cluster, free_port  # noqa: E402
+
+ARTIFACTS = os.path.join(ROOT, "test", "web", "artifacts")
+FIB_WEB_SQL = os.path.join(ROOT, "deploy", "fib_web.sql")
+PSQL = os.path.join(subprocess.run([os.environ.get("PG_CONFIG", "pg_config"), "--bindir"],
+                                   check=True, capture_output=True, text=True).stdout.strip(),
+                    "psql")
+
+# Values above pg_fib.sync_max_n (3,000,000) go to the queue.
+SYNC_MAX_N = 3000000
+
+
+class Database:
+    """The suites' cluster, with pg_fib created in database postgres."""
+
+    def __init__(self, cluster):
+        self.cluster = cluster
+        self.url = (f"host=127.0.0.1 port={cluster.port} dbname=postgres user=fib_web "
+                    "connect_timeout=3")
+
+    def su(self):
+        """An autocommit superuser connection."""
+        return self.cluster.connect(autocommit=True)
+
+    def web(self):
+        """An autocommit connection as fib_web."""
+        return psycopg.connect(self.url, autocommit=True)
+
+    def run_fib_web_sql(self):
+        subprocess.run([PSQL, "-X", "-q", "-v", "ON_ERROR_STOP=1", "-h", self.cluster.dir,
+                        "-p", str(self.cluster.port), "-U", "postgres", "-d", "postgres",
+                        "-f", FIB_WEB_SQL], check=True, capture_output=True)
+
+    def stop(self):
+        self.cluster.stop()
+
+    def start(self):
+        self.cluster.start()
+        self.cluster.wait_ready()
+
+
+@pytest.fixture(scope="session")
+def database():
+    cluster = Cluster(settings=[
+        "shared_preload_libraries = 'pg_fib, pg_cron'",
+        "pg_fib.workers = 2",
+        "max_worker_processes = 16",
+        "cron.database_name = 'postgres'",
+        "cron.use_background_workers = on",
+    ])
+    try:
+        cluster.init().start()
+        cluster.wait_ready()
+        db = Database(cluster)
+        with db.su() as conn:
+            conn.execute("CREATE EXTENSION pg_fib")
+        db.run_fib_web_sql()
+        yield db
+    finally:
+        cluster.destroy()
+
+
+def make_app(database, **config):
+    from web import create_app
+    settings = {"DATABASE_URL": database.url, "TESTING": True}
+    settings.update(config)
+    return create_app(settings)
+
+
+@pytest.fixture(scope="session")
+def app(database):
+    app = make_app(database)
+    yield app
+    app.extensions["pg_fib_pool"].close()
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+def _wait_http(url, timeout=20.0):
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            with urllib.request.urlopen(url, timeout=2):
+                return
+        except urllib.error.HTTPError:
+            return  # it answers
+        except OSError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.1)
+
+
+class Stack:
+    """Gunicorn serving web/ as fib_web, and Nginx in front of it."""
+
+    def __init__(self, database, rate="2000r/s", burst="4000"):
+        self.database = database
+        self.dir = tempfile.mkdtemp(prefix="pg_fib-web.")
+        os.chmod(self.dir, 0o755)
+        self.gunicorn_port = free_port()
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.gunicorn_url = f"http://127.0.0.1:{self.gunicorn_port}"
+        self.gunicorn_log = os.path.join(self.dir, "gunicorn.log")
+        self.nginx_dir = os.path.join(self.dir, "nginx")
+        self.rate, self.burst = rate, burst
+        self.gunicorn = None
+
+    def start(self):
+        env = dict(os.environ,
+                   FIB_WEB_DATABASE_URL=self.database.url,
+                   GUNICORN_BIND=f"127.0.0.1:{self.gunicorn_port}",
+                   GUNICORN_WORKERS="2")
+        with open(self.gunicorn_log, "ab") as log:
+            self.gunicorn = subprocess.Popen(
+                ["gunicorn", "--config", os.path.join(ROOT, "deploy", "gunicorn.conf.py"),
+                 "web:create_app()"], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+        os.makedirs(self.nginx_dir)
+        self.nginx_conf = start_nginx(self.nginx_dir, f"127.0.0.1:{self.port}",
+                                      f"127.0.0.1:{self.gunicorn_port}", self.rate, self.burst)
+        _wait_http(self.gunicorn_url + "/healthz")
+        _wait_http(self.url + "/healthz")
+        return self
+
+    def gunicorn_lines(self, needle):
+        """Gunicorn's access-log lines that contain needle."""
+        with open(self.gunicorn_log, errors="replace") as f:
+            return [line for line in f if needle in line]
+
+    def extra_nginx(self, upstream, rate, burst):
+        """Another Nginx from the same template, in front of upstream
+        ("127.0.0.1:port"): a context manager giving its URL."""
+        return _ExtraNginx(self, upstream, rate, burst)
+
+    def stop(self):
+        stop_nginx(self.nginx_dir)
+        if self.gunicorn is not None and self.gunicorn.poll() is None:
+            self.gunicorn.send_signal(signal.SIGTERM)
+            try:
+                self.gunicorn.wait(20)
+            except subprocess.TimeoutExpired:
+                self.gunicorn.kill()
+                self.gunicorn.wait()
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+def start_nginx(prefix, listen, upstream, rate, burst):
+    """Fill deploy/nginx.conf with deploy/run.sh and start Nginx on it."""
+    os.makedirs(os.path.join(prefix, "cache"), exist_ok=True)
+    os.chmod(prefix, 0o755)
+    if os.geteuid() == 0:
+        shutil.chown(os.path.join(prefix, "cache"), "www-data", "www-data")
+    conf = subprocess.run([os.path.join(ROOT, "deploy", "run.sh"), "nginx-conf", prefix, listen,
+                           upstream, rate, burst], check=True, capture_output=True,
+                          text=True).stdout
+    path = os.path.join(prefix, "nginx.conf")
+    with open(path, "w") as f:
+        f.write(conf)
+    subprocess.run(["nginx", "-q", "-p", prefix, "-c", path], check=True)
+    return path
+
+
+def stop_nginx(prefix):
+    pidfile = os.path.join(prefix, "nginx.pid")
+    if os.path.exists(pidfile):
+        with open(pidfile) as f:
+            os.kill(int(f.read()), signal.SIGQUIT)
+        for _ in range(50):
+            if not os.path.exists(pidfile):
+                break
+            time.sleep(0.1)
+
+
+class _ExtraNginx:
+    def __init__(self, stack, upstream, rate, burst):
+        self.prefix = tempfile.mkdtemp(prefix="nginx.", dir=stack.dir)
+        self.args = (upstream, rate, burst)
+
+    def __enter__(self):
+        port = free_port()
+        start_nginx(self.prefix, f"127.0.0.1:{port}", *self.args)
+        url = f"http://127.0.0.1:{port}"
+        _wait_http(url + "/")
+        return url
+
+    def __exit__(self, *exc):
+        stop_nginx(self.prefix)
+
+
+@pytest.fixture(scope="session")
+def stack(database):
+    stack = Stack(database)
+    try:
+        yield stack.start()
+    finally:
+        if os.environ.get("PG_FIB_WEB_KEEP_LOGS"):
+            print(open(stack.gunicorn_log).read()[-5000:])
+        stack.stop()

@@ -1,0 +1,322 @@
+"""The JSON API against a real cluster with pg_fib, through Flask's test
+client: every route and status, values checked against Python's int
+(test/python/oracle.py), errors by HTTP status and SQLSTATE."""
+
+import hashlib
+import random
+import re
+import time
+
+import gmpy2
+import pytest
+
+import oracle
+from conftest import ROOT, SYNC_MAX_N, make_app
+from jobs import reload_setting, reset_setting
+from web import problems
+
+PROBLEM = "application/problem+json"
+
+
+def decimal(n):
+    return gmpy2.mpz(oracle.fib(n)).digits(10)
+
+
+def assert_problem(response, status, sqlstate=None):
+    assert response.status_code == status, response.get_data(as_text=True)
+    assert response.mimetype == PROBLEM
+    body = response.get_json(force=True)
+    assert body["status"] == status
+    assert body["title"] and body["detail"] and body["type"]
+    assert "Traceback" not in response.get_data(as_text=True)
+    assert response.headers["Cache-Control"] == "no-store"
+    if sqlstate:
+        assert body["sqlstate"] == sqlstate
+    return body
+
+
+def wait_done(client, n, timeout=60):
+    deadline = time.monotonic() + timeout
+    while True:
+        r = client.get(f"/api/v1/fib/{n}")
+        if r.status_code == 200:
+            return r
+        assert r.status_code == 202, r.get_data(as_text=True)
+        assert time.monotonic() < deadline
+        time.sleep(0.1)
+
+
+@pytest.mark.parametrize("n", [0, 1, 2, 12, 32, 46, 47, 92, 93, 100, -1, -2, -8, -93, 1000,
+                               4999, 5000, -5001, 12345, 100000, -100001])
+def test_value_matches_python_int(client, n):
+    r = client.get(f"/api/v1/fib/{n}")
+    assert r.status_code == 200
+    assert r.mimetype == "application/json"
+    body = r.get_json()
+    expected = decimal(n)
+    assert body == {"n": str(n), "digits": str(len(expected.lstrip("-"))),
+                    "negative": expected.startswith("-"), "source": body["source"],
+                    "value": expected}
+    assert body["source"] in ("computed", "memo")
+    assert r.headers["Cache-Control"] == "public, max-age=31536000, immutable"
+    assert re.fullmatch(r'"[^"]+"', r.headers["ETag"])
+
+
+def test_random_values_match_python_int(client):
+    rng = random.Random(7)
+    for _ in range(30):
+        n = rng.randrange(-200000, 200000)
+        assert client.get(f"/api/v1/fib/{n}").get_json()["value"] == decimal(n)
+
+
+def test_integers_beyond_2_53_are_strings(client):
+    body = client.get("/api/v1/fib/90").get_json()
+    assert isinstance(body["value"], str) and int(body["value"]) > 2 ** 53
+    assert isinstance(body["n"], str) and isinstance(body["digits"], str)
+    body = client.get("/api/v1/fib/10/mod/9223372036854775807").get_json()
+    assert all(isinstance(v, str) for v in body.values())
+
+
+def test_a_long_value_gives_leading_trailing_and_a_link(client, app):
+    n = 1000000  # 208988 digits, above VALUE_MAX_DIGITS (200000)
+    expected = decimal(n)
+    assert len(expected) > app.config["VALUE_MAX_DIGITS"]
+    body = client.get(f"/api/v1/fib/{n}").get_json()
+    assert "value" not in body
+    assert body["digits"] == str(len(expected))
+    assert body["leading"] == expected[:20] and body["trailing"] == expected[-20:]
+    assert body["value_url"] == f"/api/v1/fib/{n}/digits"
+    body = client.get(f"/api/v1/fib/-{n}").get_json()
+    assert body["negative"] is True and body["leading"] == expected[:20]
+
+
+def test_queued_n_goes_from_202_to_200(client):
+    n = SYNC_MAX_N + random.randrange(10, 100000)
+    r = client.get(f"/api/v1/fib/{n}")
+    assert r.status_code == 202
+    assert r.headers["Location"] == f"/api/v1/fib/{n}/job"
+    assert int(r.headers["Retry-After"]) >= 1
+    assert r.headers["Cache-Control"] == "no-store"
+    body = r.get_json()
+    assert body["n"] == str(n) and body["state"] in ("queued", "running", "done")
+    assert 0 <= body["progress"] <= 1
+    states = set()
+    deadline = time.monotonic() + 60
+    while True:
+        job = client.get(f"/api/v1/fib/{n}/job")
+        assert job.status_code == 200
+        assert job.headers["Cache-Control"] == "no-store"
+        states.add(job.get_json()["state"])
+        if job.get_json()["state"] == "done":
+            break
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    job = job.get_json()
+    assert job["digits"] is not None and job["finished_at"] and job["requested_at"]
+    assert job["error"] is None
+    r = wait_done(client, n)
+    body = r.get_json()
+    expected = decimal(n)
+    assert body["source"] == "memo"
+    assert body["digits"] == str(len(expected)) == job["digits"]
+    assert body["leading"] == expected[:20] and body["trailing"] == expected[-20:]
+
+
+def test_job_of_an_n_never_requested_is_404(client):
+    assert_problem(client.get(f"/api/v1/fib/{SYNC_MAX_N + 7777777}/job"), 404)
+
+
+def test_job_of_a_small_n_is_done(client):
+    body = client.get("/api/v1/fib/-12/job").get_json()
+    assert body["state"] == "done" and body["n"] == "-12" and body["digits"] == "3"
+
+
+@pytest.mark.parametrize("n", [0, 1, -1, 1000, -1000, 300001])
+def test_digits_route_streams_the_decimal(client, n):
+    r = client.get(f"/api/v1/fib/{n}/digits")
+    assert r.status_code == 200
+    assert r.mimetype == "text/plain"
+    data = r.get_data(as_text=True)
+    assert data == decimal(n)
+    assert r.headers["Content-Length"] == str(len(data))
+    assert r.headers["Content-Disposition"] == f"attachment; filename=fib-{n}.txt"
+    assert r.headers["Cache-Control"] == "public, max-age=31536000, immutable"
+
+
+def test_digits_of_a_queued_n_is_202_then_the_value(client):
+    n = SYNC_MAX_N + random.randrange(100000, 200000)
+    r = client.get(f"/api/v1/fib/{n}/digits")
+    assert r.status_code == 202 and r.headers["Location"] == f"/api/v1/fib/{n}/job"
+    wait_done(client, n)
+    r = client.get(f"/api/v1/fib/{n}/digits")
+    assert r.status_code == 200
+    assert hashlib.sha256(r.get_data()).hexdigest() == \
+        hashlib.sha256(decimal(n).encode()).hexdigest()
+
+
+@pytest.mark.parametrize("n,m", [(10, 7), (0, 1), (-8, 1000), (92, 2 ** 63 - 1),
+                                 (2 ** 63 - 1, 1000000007), (-2 ** 63, 1000000007),
+                                 (-(2 ** 63), 2 ** 63 - 1), (123456789012, 97)])
+def test_mod_matches_python_int(client, n, m):
+    r = client.get(f"/api/v1/fib/{n}/mod/{m}")
+    assert r.status_code == 200
+    assert r.get_json() == {"n": str(n), "m": str(m), "value": str(oracle.fib_mod(n, m))}
+    assert r.headers["Cache-Control"] == "public, max-age=31536000, immutable"
+
+
+@pytest.mark.parametrize("m", [0, -1, -(2 ** 63)])
+def test_mod_by_a_non_positive_m_is_422(client, m):
+    body = assert_problem(client.get(f"/api/v1/fib/10/mod/{m}"), 422, "22023")
+    assert "modulus" in body["detail"]
+
+
+def test_mod_with_a_malformed_m_is_400_naming_m(client):
+    body = assert_problem(client.get("/api/v1/fib/10/mod/7.5"), 400)
+    assert body["detail"].startswith("m contains")
+
+
+def test_if_none_match_gets_304(client):
+    r = client.get("/api/v1/fib/77")
+    etag = r.headers["ETag"]
+    again = client.get("/api/v1/fib/77", headers={"If-None-Match": etag})
+    assert again.status_code == 304 and again.get_data() == b""
+    assert again.headers["ETag"] and again.headers["Cache-Control"].endswith("immutable")
+    other = client.get("/api/v1/fib/77", headers={"If-None-Match": '"78.computed.200000"'})
+    assert other.status_code == 200
+    r = client.get("/api/v1/fib/77/mod/10")
+    assert client.get("/api/v1/fib/77/mod/10",
+                      headers={"If-None-Match": r.headers["ETag"]}).status_code == 304
+    r = client.get("/api/v1/fib/77/digits")
+    assert client.get("/api/v1/fib/77/digits",
+                      headers={"If-None-Match": r.headers["ETag"]}).status_code == 304
+
+
+def test_n_beyond_the_roles_max_n_is_422_saying_the_limit(database):
+    with database.su() as su:
+        su.execute("ALTER ROLE fib_web SET pg_fib.max_n = 4000000")
+    app = make_app(database)
+    try:
+        client = app.test_client()
+        body = assert_problem(client.get("/api/v1/fib/4000001"), 422, "54000")
+        assert "4000000" in body["detail"]
+        assert_problem(client.get("/api/v1/fib/-4000001/digits"), 422, "54000")
+        assert client.get("/api/v1/fib/3999999").status_code in (200, 202)
+        # fib_mod allocates nothing and is not bound by max_n.
+        assert client.get("/api/v1/fib/4000001/mod/10").status_code == 200
+    finally:
+        app.extensions["pg_fib_pool"].close()
+        with database.su() as su:
+            su.execute("ALTER ROLE fib_web RESET pg_fib.max_n")
+
+
+def test_a_full_queue_is_503_with_retry_after(client, database):
+    with database.su() as su:
+        reload_setting(su, "pg_fib.max_queued", "0")
+        try:
+            r = client.get(f"/api/v1/fib/{SYNC_MAX_N + 5555555}")
+            body = assert_problem(r, 503, "53400")
+            assert int(r.headers["Retry-After"]) > 0
+            assert "hint" in body
+        finally:
+            reset_setting(su, "pg_fib.max_queued")
+
+
+def test_statement_timeout_is_504(database):
+    app = make_app(database, STATEMENT_TIMEOUT_MS=1)
+    try:
+        r = app.test_client().get("/api/v1/fib/2999999")
+        assert_problem(r, 504, "57014")
+    finally:
+        app.extensions["pg_fib_pool"].close()
+
+
+def test_an_unreachable_database_is_503_with_retry_after(database):
+    from cluster import free_port
+    app = make_app(database, DATABASE_URL=f"host=127.0.0.1 port={free_port()} user=fib_web "
+                                          "connect_timeout=1", POOL_TIMEOUT=1)
+    try:
+        client = app.test_client()
+        for url in ("/api/v1/fib/5", "/api/v1/fib/5/digits", "/calculate/5", "/get"):
+            r = client.get(url)
+            assert_problem(r, 503)
+            assert int(r.headers["Retry-After"]) > 0
+        r = client.get("/healthz")
+        assert r.status_code == 503 and r.get_json()["database"] == "down"
+        r = client.get("/?n=5")
+        assert r.status_code == 503 and b"cannot be reached" in r.data
+    finally:
+        app.extensions["pg_fib_pool"].close()
+
+
+def test_healthz_reports_database_and_workers(client):
+    r = client.get("/healthz")
+    assert r.status_code == 200
+    assert r.get_json() == {"status": "up", "database": "up", "keeper": "up", "workers": 2,
+                            "workers_expected": 2}
+    assert r.headers["Cache-Control"] == "no-store"
+
+
+def test_a_failed_job_is_shown_by_its_status_url(client, database):
+    """A cancelled job fails at once: its status URL gives it with 200 and
+    its error; GET /api/v1/fib/<n> asks for it again (fib_request requeues a
+    failed job), so it answers 202 rather than the failure."""
+    n = 50000000 + random.randrange(1, 1000)
+    assert client.get(f"/api/v1/fib/{n}").status_code == 202
+    with database.su() as su:
+        deadline = time.monotonic() + 30
+        while su.execute("SELECT state FROM fib_status(%s)", (n,)).fetchone()[0] != "running":
+            assert time.monotonic() < deadline
+            time.sleep(0.02)
+        su.execute("SELECT pg_cancel_backend(worker_pid) FROM fib_jobs WHERE n = %s", (n,))
+        while su.execute("SELECT state FROM fib_status(%s)", (n,)).fetchone()[0] != "failed":
+            assert time.monotonic() < deadline
+            time.sleep(0.02)
+    job = client.get(f"/api/v1/fib/{n}/job")
+    assert job.status_code == 200
+    assert job.get_json()["state"] == "failed" and job.get_json()["error"]
+
+
+def test_a_failed_job_row_is_a_503_problem(app):
+    """The problem a failed job row gives wherever a route meets one."""
+    from web.api import check_done
+    with app.test_request_context():
+        with pytest.raises(problems.Problem) as failed:
+            check_done({"n": 7, "state": "failed", "error": "out of memory"})
+        response = problems.problem_response(failed.value)
+    assert response.status_code == 503 and response.mimetype == PROBLEM
+    assert int(response.headers["Retry-After"]) > 0
+    assert "out of memory" in response.get_json(force=True)["detail"]
+
+
+def test_unknown_routes_and_methods_are_problems(client):
+    assert_problem(client.get("/api/v1/nothing"), 404)
+    assert_problem(client.get("/api/v1/fib/1/2/3"), 404)
+    body = assert_problem(client.post("/api/v1/fib/1"), 405)
+    assert body["title"] == "Method Not Allowed"
+
+
+def test_readme_prints_the_sqlstate_table_of_the_code():
+    """The README's SQLSTATE table and problems.SQLSTATE_HTTP agree."""
+    with open(f"{ROOT}/README.md") as f:
+        readme = f.read()
+    section = readme.split("<!-- sqlstate-table -->")[1]
+    rows = re.findall(r"^\| `(\w{5})` [^|]*\| (\d{3}) \|", section, re.M)
+    assert dict((s, int(h)) for s, h in rows) == \
+        {s: v[0] for s, v in problems.SQLSTATE_HTTP.items()}
+
+
+def test_a_restart_of_the_database_costs_no_request(database):
+    """Pooled connections the server closed are replaced on the first
+    failure: the request that met one is still answered."""
+    app = make_app(database, POOL_MIN_SIZE=2, POOL_MAX_SIZE=2)
+    try:
+        client = app.test_client()
+        assert client.get("/api/v1/fib/31").status_code == 200
+        database.stop()
+        database.start()
+        for n in (32, 33, 34):
+            r = client.get(f"/api/v1/fib/{n}")
+            assert r.status_code == 200, r.get_data(as_text=True)
+            assert r.get_json()["value"] == decimal(n)
+    finally:
+        app.extensions["pg_fib_pool"].close()

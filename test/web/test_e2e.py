@@ -1,0 +1,181 @@
+"""End to end through real Gunicorn and Nginx on free loopback ports."""
+
+import concurrent.futures
+import hashlib
+import os
+import random
+import time
+
+import pytest
+
+import http_raw as http
+from conftest import ROOT, SYNC_MAX_N
+from test_api import decimal
+
+IMMUTABLE = "public, max-age=31536000, immutable"
+
+
+def test_value_through_the_stack(stack):
+    r = http.get(stack.url, "/api/v1/fib/32")
+    assert r.status == 200 and r.json()["value"] == "2178309"
+    assert r.headers["cache-control"] == IMMUTABLE and r.headers["etag"].startswith('"')
+    assert r.headers["x-content-type-options"] == "nosniff"
+    assert r.headers["referrer-policy"] == "no-referrer"
+    assert "script-src 'self'" in r.headers["content-security-policy"]
+    assert "server" not in r.headers or r.headers["server"] == "nginx"
+
+
+def test_proxy_fix_sees_the_client_through_nginx(stack):
+    r = http.get(stack.url, f"/api/v1/fib/{SYNC_MAX_N + random.randrange(300000, 400000)}")
+    assert r.status == 202
+    # Location is a path; the app built it behind ProxyFix.
+    assert r.headers["location"].startswith("/api/v1/fib/")
+
+
+def test_a_hot_value_is_answered_by_nginx_alone(stack):
+    n = random.randrange(10000, 20000)
+    path = f"/api/v1/fib/{n}"
+    first = http.get(stack.url, path)
+    second = http.get(stack.url, path)
+    assert first.status == second.status == 200
+    assert first.headers["x-cache-status"] == "MISS"
+    assert second.headers["x-cache-status"] == "HIT"
+    assert second.body == first.body and second.json()["value"] == decimal(n)
+    time.sleep(0.2)
+    assert len(stack.gunicorn_lines(f'"GET {path} HTTP/1.')) == 1
+
+
+def test_202_and_errors_are_not_cached(stack):
+    n = SYNC_MAX_N + random.randrange(400000, 500000)
+    for path in (f"/api/v1/fib/{n}", f"/api/v1/fib/{n}.5"):
+        for _ in range(2):
+            r = http.get(stack.url, path)
+            assert r.headers["x-cache-status"] != "HIT"
+            assert r.headers["cache-control"] == "no-store"
+        time.sleep(0.2)
+        assert len(stack.gunicorn_lines(f'"GET {path} HTTP/1.')) == 2
+
+
+def test_if_none_match_through_nginx_is_304(stack):
+    r = http.get(stack.url, "/api/v1/fib/55")
+    again = http.get(stack.url, "/api/v1/fib/55", [f"If-None-Match: {r.headers['etag']}"])
+    assert again.status == 304 and again.body == b""
+    uncached = http.get(stack.gunicorn_url, "/api/v1/fib/55",
+                        [f"If-None-Match: {r.headers['etag']}"])
+    assert uncached.status == 304
+
+
+def test_queued_n_from_202_to_200(stack):
+    n = SYNC_MAX_N + random.randrange(500000, 600000)
+    r = http.get(stack.url, f"/api/v1/fib/{n}")
+    assert r.status == 202 and r.headers["retry-after"]
+    location = r.headers["location"]
+    deadline = time.monotonic() + 60
+    while True:
+        job = http.get(stack.url, location)
+        assert job.status == 200
+        if job.json()["state"] == "done":
+            break
+        assert time.monotonic() < deadline
+        time.sleep(0.1)
+    r = http.get(stack.url, f"/api/v1/fib/{n}")
+    assert r.status == 200 and r.json()["source"] == "memo"
+    assert r.json()["leading"] == decimal(n)[:20]
+
+
+def _worker_pids(stack):
+    pids = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/stat") as f:
+                    ppid = int(f.read().rsplit(")", 1)[1].split()[1])
+            except OSError:
+                continue
+            if ppid == stack.gunicorn.pid:
+                pids.append(int(entry))
+    return pids
+
+
+def _rss_kb(pid, field):
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith(field + ":"):
+                return int(line.split()[1])
+    return 0
+
+
+def test_digits_stream_through_nginx_without_copies_in_the_worker(stack, client):
+    n = 30000000  # 6,269,630 digits
+    deadline = time.monotonic() + 120
+    while http.get(stack.url, f"/api/v1/fib/{n}").status != 200:
+        assert time.monotonic() < deadline
+        time.sleep(0.2)
+    pids = _worker_pids(stack)
+    before = {pid: _rss_kb(pid, "VmHWM") for pid in pids}
+    r = http.get(stack.url, f"/api/v1/fib/{n}/digits")
+    assert r.status == 200
+    assert r.headers["content-length"] == str(len(r.body))
+    assert r.headers["content-disposition"] == f"attachment; filename=fib-{n}.txt"
+    assert hashlib.sha256(r.body).hexdigest() == \
+        hashlib.sha256(decimal(n).encode()).hexdigest()
+    growth_kb = max(_rss_kb(pid, "VmHWM") - before[pid] for pid in pids)
+    print(f"digits of F({n}): {len(r.body)} bytes, worker peak RSS growth {growth_kb} kB")
+    # One copy of the value would be 6 MB: the worker holds a chunk or two.
+    assert growth_kb * 1024 < len(r.body) / 2
+    gz = http.get(stack.url, f"/api/v1/fib/{n}/digits", ["Accept-Encoding: gzip"])
+    assert gz.headers["content-encoding"] == "gzip" and gz.body == r.body
+
+
+def test_nginx_answers_json_when_gunicorn_is_down(stack):
+    from cluster import free_port
+    with stack.extra_nginx(f"127.0.0.1:{free_port()}", "50r/s", "100") as url:
+        r = http.get(url, "/api/v1/fib/5")
+        assert r.status == 502
+        assert r.headers["content-type"] == "application/problem+json"
+        assert r.json()["status"] == 502 and r.headers["retry-after"]
+
+
+def test_a_burst_gets_json_429_with_retry_after(stack):
+    """The default limit of deploy/run.sh (50r/s, burst 100) in front of the
+    same Gunicorn, and a burst of 400 requests from one address."""
+    with stack.extra_nginx(f"127.0.0.1:{stack.gunicorn_port}", "50r/s", "100") as url:
+        path = "/api/v1/fib/21"
+
+        def one(_):
+            return http.get(url, path)
+
+        with concurrent.futures.ThreadPoolExecutor(32) as pool:
+            answers = list(pool.map(one, range(400)))
+    limited = [a for a in answers if a.status == 429]
+    assert limited, "no 429 in a burst of 400"
+    assert all(a.status in (200, 429) for a in answers)
+    for a in limited[:5]:
+        assert a.headers["content-type"] == "application/problem+json"
+        assert a.headers["retry-after"] == "1"
+        assert a.headers["cache-control"] == "no-store"
+        assert a.json()["status"] == 429
+
+
+def test_database_stopped_gives_503_and_recovery_after_start(stack, database):
+    database.stop()
+    try:
+        for path in ("/api/v1/fib/6543", "/api/v1/fib/6543", "/calculate/33", "/healthz"):
+            r = http.get(stack.url, path)
+            assert r.status == 503, (path, r.body)
+            assert r.headers["retry-after"]
+            if path != "/healthz":
+                assert r.headers["content-type"] == "application/problem+json"
+        assert http.get(stack.url, "/healthz").json()["database"] == "down"
+        # A cached value is still served.
+        assert http.get(stack.url, "/api/v1/fib/32").status == 200
+    finally:
+        database.start()
+    deadline = time.monotonic() + 60
+    while http.get(stack.url, "/healthz").status != 200:
+        assert time.monotonic() < deadline, "no recovery within 60 s"
+        time.sleep(0.5)
+    recovered = time.monotonic() - deadline + 60
+    print(f"healthz 200 again {recovered:.1f} s after the database started")
+    for _ in range(8):  # every worker's pool has recovered
+        assert http.get(stack.url, f"/api/v1/fib/{random.randrange(6000, 7000)}").status == 200

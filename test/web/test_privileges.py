@@ -1,0 +1,98 @@
+"""Role fib_web (deploy/fib_web.sql): EXECUTE on exactly the functions the
+app calls, nothing else.  On extension 1.0, PUBLIC may still SELECT
+fib_memo and fib_jobs, so the two SELECT cases fail there; they are right
+for 1.1."""
+
+import re
+
+import psycopg
+import pytest
+
+
+TABLE_STATEMENTS = [
+    "SELECT * FROM fib_memo",
+    "SELECT * FROM fib_jobs",
+    "INSERT INTO fib_memo (n, value, digits, compute_ms) VALUES (1, '\\x0100', 1, 0)",
+    "UPDATE fib_memo SET hits = 0",
+    "DELETE FROM fib_memo",
+    "INSERT INTO fib_jobs (n) VALUES (123456789)",
+    "UPDATE fib_jobs SET state = 'failed'",
+    "DELETE FROM fib_jobs",
+    "TRUNCATE fib_memo",
+    "TRUNCATE fib_jobs",
+]
+
+INTERNAL_CALLS = [
+    "SELECT fib_maintain()",
+    "SELECT fib_worker_pids()",
+    "SELECT fib_wake_workers()",
+    "SELECT fib_requeue_orphans()",
+    "SELECT fib_schedule_maintenance()",
+]
+
+SUPERUSER_SETTINGS = ["pg_fib.max_n", "pg_fib.sync_max_n", "pg_fib.memo_min_n"]
+ALL_SETTINGS = SUPERUSER_SETTINGS + ["pg_fib.workers", "pg_fib.database", "pg_fib.max_queued",
+                                     "pg_fib.max_attempts", "pg_fib.job_retention",
+                                     "pg_fib.memo_max_bytes"]
+
+
+def assert_42501(database, sql):
+    with database.web() as conn:
+        with pytest.raises(psycopg.Error) as refused:
+            conn.execute(sql)
+        assert refused.value.sqlstate == "42501", sql
+
+
+@pytest.mark.parametrize("sql", TABLE_STATEMENTS)
+def test_fib_web_cannot_touch_the_tables(database, sql):
+    assert_42501(database, sql)
+
+
+@pytest.mark.parametrize("sql", INTERNAL_CALLS)
+def test_fib_web_cannot_run_the_upkeep_or_internal_helpers(database, sql):
+    assert_42501(database, sql)
+
+
+@pytest.mark.parametrize("setting", SUPERUSER_SETTINGS)
+def test_fib_web_cannot_raise_superuser_settings(database, setting):
+    assert_42501(database, f"SET {setting} = 1000000000")
+    assert_42501(database, f"SELECT set_config('{setting}', '1000000000', false)")
+    assert_42501(database, f"ALTER ROLE fib_web SET {setting} = 1000000000")
+
+
+@pytest.mark.parametrize("setting", ALL_SETTINGS)
+def test_fib_web_cannot_alter_the_system(database, setting):
+    assert_42501(database, f"ALTER SYSTEM SET {setting} = DEFAULT")
+
+
+def test_fib_web_is_granted_exactly_the_functions_the_app_calls(database):
+    from web import db
+    sql = " ".join(v for k, v in vars(db).items() if k.endswith("_SQL"))
+    called = set(re.findall(r"\b(fib_\w+)\(", sql))
+    with database.su() as su:
+        granted = {row[0] for row in su.execute("""
+            SELECT p.proname FROM pg_proc AS p, aclexplode(p.proacl) AS a
+            WHERE a.grantee = 'fib_web'::regrole AND a.privilege_type = 'EXECUTE'""")}
+        # Nothing else: no table, schema or database privilege, no membership.
+        others = su.execute("""
+            SELECT (SELECT count(*) FROM pg_class AS c, aclexplode(c.relacl) AS a
+                     WHERE a.grantee = 'fib_web'::regrole),
+                   (SELECT count(*) FROM pg_auth_members WHERE member = 'fib_web'::regrole),
+                   (SELECT rolsuper OR rolcreaterole OR rolcreatedb OR rolbypassrls
+                      FROM pg_roles WHERE rolname = 'fib_web')""").fetchone()
+    assert granted == called
+    assert others == (0, 0, False)
+
+
+def test_every_route_works_as_fib_web(client):
+    """The app connects as fib_web (conftest): one request of each route."""
+    for url, status in [("/api/v1/fib/32", 200), ("/api/v1/fib/32/job", 200),
+                        ("/api/v1/fib/32/digits", 200), ("/api/v1/fib/32/mod/10", 200),
+                        ("/calculate/32", 200), ("/calculate_v2/32", 200),
+                        ("/calculate_v3/32", 200), ("/calculate_v4/c/32", 200),
+                        ("/get", 200), ("/healthz", 200), ("/?n=32", 200), ("/", 200)]:
+        assert client.get(url).status_code == status, url
+
+
+def test_fib_web_sql_can_run_twice(database):
+    database.run_fib_web_sql()

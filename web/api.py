@@ -1,0 +1,176 @@
+"""The JSON API, under /api/v1, and /healthz.
+
+Integers that can exceed 2^53 (n, m, values, digit counts) are JSON strings,
+which no JavaScript client rounds; small ones (progress, status) are numbers.
+"""
+
+import psycopg
+import psycopg_pool
+from flask import Blueprint, Response, current_app, jsonify, request, stream_with_context, url_for
+
+from web import db
+from web.inputs import parse_bigint
+from web.problems import Problem, job_failed
+
+bp = Blueprint("api", __name__)
+
+# A Fibonacci number never changes: its 200 responses are cached for a year.
+IMMUTABLE = "public, max-age=31536000, immutable"
+# A job is polled: never cache its state.
+NO_STORE = "no-store"
+
+
+def _iso(ts):
+    return ts.isoformat() if ts is not None else None
+
+
+def _job_body(row):
+    return {
+        "n": str(row["n"]),
+        "state": row["state"],
+        "progress": row["progress"],
+        "digits": str(row["digits"]) if row["digits"] is not None else None,
+        "requested_at": _iso(row["requested_at"]),
+        "started_at": _iso(row["started_at"]),
+        "finished_at": _iso(row["finished_at"]),
+        "compute_ms": row["compute_ms"],
+        "error": row["error"],
+    }
+
+
+def _etag(*parts):
+    """A strong ETag (without its quotes): the value never changes, so its
+    name is enough."""
+    return ".".join(str(p) for p in parts)
+
+
+def _not_modified(etags):
+    """304 when If-None-Match names one of the ETags this value can have:
+    the value never changes, so the client's copy is still right."""
+    if "If-None-Match" not in request.headers:
+        return False
+    return any(request.if_none_match.contains(tag) for tag in etags)
+
+
+def _cached(response, etag):
+    response.headers["Cache-Control"] = IMMUTABLE
+    response.set_etag(etag)
+    return response
+
+
+def _304(etag):
+    response = Response(status=304)
+    return _cached(response, etag)
+
+
+def queued_response(row):
+    """202 for a job that is queued or running."""
+    response = jsonify({"n": str(row["n"]), "state": row["state"], "progress": row["progress"]})
+    response.status_code = 202
+    response.headers["Location"] = url_for("api.fib_job", n=str(row["n"]))
+    response.headers["Retry-After"] = "1"
+    response.headers["Cache-Control"] = NO_STORE
+    return response
+
+
+def check_done(row):
+    """Raise the problem of a failed job; True when the row is done."""
+    if row["state"] == "failed":
+        raise job_failed(row)
+    return row["state"] == "done"
+
+
+def value_etags(n):
+    limit = current_app.config["VALUE_MAX_DIGITS"]
+    return [_etag(n, source, limit) for source in ("memo", "computed")]
+
+
+@bp.get("/api/v1/fib/<n>")
+def fib(n):
+    n = parse_bigint(n)
+    if _not_modified(value_etags(n)):
+        return _304(value_etags(n)[0])
+    limit = current_app.config["VALUE_MAX_DIGITS"]
+    # One query: the job, and the value when it is done.
+    row = db.value(n, limit)
+    if not check_done(row):
+        return queued_response(row)
+    body = {"n": str(n), "digits": str(row["digits"]), "negative": row["negative"],
+            "source": row["source"]}
+    if row["value"] is not None:
+        body["value"] = row["value"]
+    else:
+        body["leading"] = row["leading"]
+        body["trailing"] = row["trailing"]
+        body["value_url"] = url_for("api.fib_digits", n=str(n))
+    return _cached(jsonify(body), _etag(n, row["source"], limit))
+
+
+@bp.get("/api/v1/fib/<n>/job")
+def fib_job(n):
+    n = parse_bigint(n)
+    row = db.job(n)
+    if row["state"] is None:
+        raise Problem(404, "No such job", f"F({n}) was never requested; "
+                      f"GET /api/v1/fib/{n} requests it.", slug="no-job")
+    response = jsonify(_job_body(row))
+    response.headers["Cache-Control"] = NO_STORE
+    return response
+
+
+@bp.get("/api/v1/fib/<n>/digits")
+def fib_digits(n):
+    n = parse_bigint(n)
+    etag = _etag(n, "digits")
+    if _not_modified([etag]):
+        return _304(etag)
+    digits = db.Digits(n, int(current_app.config["DIGITS_CHUNK"]))
+    row = digits.open()
+    try:
+        done = check_done(row)
+    except Problem:
+        digits.close()
+        raise
+    if not done:
+        digits.close()
+        return queued_response(row)
+    response = Response(stream_with_context(digits.chunks()), mimetype="text/plain")
+    response.headers["Content-Length"] = str(row["length"])
+    response.headers["Content-Disposition"] = f"attachment; filename=fib-{n}.txt"
+    return _cached(response, etag)
+
+
+@bp.get("/api/v1/fib/<n>/mod/<m>")
+def fib_mod(n, m):
+    n = parse_bigint(n)
+    m = parse_bigint(m, "m")
+    etag = _etag(n, "mod", m)
+    if _not_modified([etag]):
+        return _304(etag)
+    value = db.mod(n, m)
+    return _cached(jsonify({"n": str(n), "m": str(m), "value": str(value)}), etag)
+
+
+@bp.get("/healthz")
+def healthz():
+    """200 when the database answers and the keeper and every compute
+    worker run; 503 otherwise, with what is known."""
+    try:
+        row = db.health()
+    except (psycopg.Error, psycopg_pool.PoolTimeout) as error:
+        current_app.logger.warning("healthz: %s", error)
+        if isinstance(error, psycopg.OperationalError):
+            db.check_pool()
+        response = jsonify({"status": "down", "database": "down", "keeper": None,
+                            "workers": None, "workers_expected": None})
+        response.status_code = 503
+        response.headers["Retry-After"] = "5"
+    else:
+        up = row["keeper"] >= 1 and row["workers"] >= row["workers_expected"]
+        response = jsonify({"status": "up" if up else "down", "database": "up",
+                            "keeper": "up" if row["keeper"] >= 1 else "down",
+                            "workers": row["workers"],
+                            "workers_expected": row["workers_expected"]})
+        response.status_code = 200 if up else 503
+    response.headers["Cache-Control"] = NO_STORE
+    return response

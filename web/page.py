@@ -1,0 +1,38 @@
+"""The page, GET /: a GET form that works without JavaScript (/?n=32 renders
+the answer on the server); web/static/fib.js improves it in place."""
+
+import psycopg
+import psycopg_pool
+from flask import Blueprint, current_app, render_template, request
+
+from web import db
+from web.api import check_done
+from web.inputs import parse_bigint
+from web.problems import Problem, as_problem
+
+bp = Blueprint("page", __name__)
+
+
+@bp.get("/")
+def index():
+    n_text = request.args.get("n")
+    context = {"n_text": n_text or "", "result": None, "job": None, "problem": None}
+    status = 200
+    if n_text is not None:
+        try:
+            n = parse_bigint(n_text)
+            row = db.value(n, current_app.config["VALUE_MAX_DIGITS"])
+            if check_done(row):
+                context["result"] = row
+            else:
+                context["job"] = row
+                status = 202
+        except Problem as problem:
+            context["problem"] = problem
+        except (psycopg.Error, psycopg_pool.PoolTimeout) as error:
+            context["problem"] = as_problem(error)
+        if context["problem"] is not None:
+            status = context["problem"].status
+    response = current_app.make_response((render_template("index.html", **context), status))
+    response.headers["Cache-Control"] = "no-store"
+    return response
