@@ -26,6 +26,7 @@
 
 PG_FUNCTION_INFO_V1(pg_fib_fib);
 PG_FUNCTION_INFO_V1(pg_fib_fib_mod);
+PG_FUNCTION_INFO_V1(pg_fib_fib_sign);
 
 /*
  * fib_check_numeric_range refuses an n whose F(n) does not fit in numeric.
@@ -77,6 +78,20 @@ pg_fib_fib(PG_FUNCTION_ARGS)
 		PG_RETURN_NUMERIC(pg_fib_digits_to_numeric(digits, ndigits,
 												   pg_fib_fib_is_negative(n)));
 	PG_RETURN_DATUM(pg_fib_compute_datum(n, fib_numeric_datum));
+}
+
+/*
+ * pg_fib_fib_sign implements fib_sign(n bigint) RETURNS integer: -1, 0 or 1
+ * as F(n) is negative, zero or positive, for every bigint n, so that
+ * clients of fib_digits() and friends (which describe |F(n)|) need not
+ * know the negafibonacci rule.
+ */
+Datum
+pg_fib_fib_sign(PG_FUNCTION_ARGS)
+{
+	int64		n = PG_GETARG_INT64(0);
+
+	PG_RETURN_INT32(n == 0 ? 0 : pg_fib_fib_is_negative(n) ? -1 : 1);
 }
 
 /*

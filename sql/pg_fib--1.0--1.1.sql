@@ -142,3 +142,10 @@ LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
 
 COMMENT ON FUNCTION fib_trailing(bigint, integer) IS
 'The last k decimal digits of |F(n)|, zero-padded to k digits (to all of its digits when it has fewer), for every bigint n and 1 <= k <= 10000';
+
+CREATE FUNCTION fib_sign(n bigint) RETURNS integer
+AS 'MODULE_PATHNAME', 'pg_fib_fib_sign'
+LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+
+COMMENT ON FUNCTION fib_sign(bigint) IS
+'The sign of F(n), -1, 0 or 1, for every bigint n (F(-n) = (-1)^(n+1) F(n))';

@@ -64,3 +64,10 @@ SELECT fib_trailing(10, 10001);
 \echo :LAST_ERROR_SQLSTATE
 SELECT fib_trailing(-9223372036854775808, -2147483648);
 \echo :LAST_ERROR_SQLSTATE
+
+-- fib_sign: the sign of F(n), the negafibonacci rule F(-n) = (-1)^(n+1) F(n)
+SELECT n, fib_sign(n), sign(fib(n)) AS of_the_value
+  FROM generate_series(-6, 6) AS n ORDER BY n;
+SELECT fib_sign(-9223372036854775807) AS odd_min, fib_sign(-9223372036854775806) AS even,
+       fib_sign(9223372036854775807) AS max, fib_sign(-9223372036854775808) AS bigint_min;
+SELECT fib_sign(NULL) IS NULL AS null_gives_null;
