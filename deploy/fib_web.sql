@@ -56,6 +56,10 @@ GRANT EXECUTE ON FUNCTION
     public.fib_request(bigint),
     public.fib_status(bigint),
     public.fib_mod(bigint, bigint),
+    public.fib_digits(bigint),
+    public.fib_leading(bigint, integer),
+    public.fib_trailing(bigint, integer),
+    public.fib_sign(bigint),
     public.fib_web_memo_page(bigint, integer),
     public.fib_web_health()
     TO fib_web;

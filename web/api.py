@@ -10,7 +10,7 @@ from flask import Blueprint, Response, current_app, jsonify, request, stream_wit
 
 from web import db
 from web.inputs import parse_bigint
-from web.problems import Problem, job_failed
+from web.problems import Problem, as_problem, job_failed
 
 bp = Blueprint("api", __name__)
 
@@ -85,6 +85,19 @@ def value_etags(n):
     return [_etag(n, source, limit) for source in ("memo", "computed")]
 
 
+def beyond_limit(n, query, *args):
+    """query(n, *args), whose refusal of an n beyond the role's pg_fib.max_n
+    (54000) links to what can still be said of F(n): its /about."""
+    try:
+        return query(n, *args)
+    except psycopg.Error as error:
+        if error.sqlstate != "54000":
+            raise
+        problem = as_problem(error)
+        problem.extra["about"] = url_for("api.fib_about", n=str(n))
+        raise problem from error
+
+
 @bp.get("/api/v1/fib/<n>")
 def fib(n):
     n = parse_bigint(n)
@@ -92,7 +105,7 @@ def fib(n):
         return _304(value_etags(n)[0])
     limit = current_app.config["VALUE_MAX_DIGITS"]
     # One query: the job, and the value when it is done.
-    row = db.value(n, limit)
+    row = beyond_limit(n, db.value, limit)
     if not check_done(row):
         return queued_response(row)
     body = {"n": str(n), "digits": str(row["digits"]), "negative": row["negative"],
@@ -109,7 +122,7 @@ def fib(n):
 @bp.get("/api/v1/fib/<n>/job")
 def fib_job(n):
     n = parse_bigint(n)
-    row = db.job(n)
+    row = beyond_limit(n, db.job)
     if row["state"] is None:
         raise Problem(404, "No such job", f"F({n}) was never requested; "
                       f"GET /api/v1/fib/{n} requests it.", slug="no-job")
@@ -125,7 +138,7 @@ def fib_digits(n):
     if _not_modified([etag]):
         return _304(etag)
     digits = db.Digits(n, int(current_app.config["DIGITS_CHUNK"]))
-    row = digits.open()
+    row = beyond_limit(n, lambda _: digits.open())
     try:
         done = check_done(row)
     except Problem:
@@ -138,6 +151,24 @@ def fib_digits(n):
     response.headers["Content-Length"] = str(row["length"])
     response.headers["Content-Disposition"] = f"attachment; filename=fib-{n}.txt"
     return _cached(response, etag)
+
+
+@bp.get("/api/v1/fib/<n>/about")
+def fib_about(n):
+    """What can be said of F(n) for every bigint n: its digit count, its
+    first and last 20 digits, its sign, and a link to the value when this
+    role may have it.  Cached like the values (the link follows the role's
+    pg_fib.max_n, which the ETag names)."""
+    n = parse_bigint(n)
+    row = db.about(n)
+    etag = _etag(n, "about", row["computable"])
+    if _not_modified([etag]):
+        return _304(etag)
+    body = {"n": str(n), "digits": str(row["digits"]), "leading": row["leading"],
+            "trailing": row["trailing"], "negative": row["negative"]}
+    if row["computable"]:
+        body["value_url"] = url_for("api.fib", n=str(n))
+    return _cached(jsonify(body), etag)
 
 
 @bp.get("/api/v1/fib/<n>/mod/<m>")

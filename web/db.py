@@ -64,6 +64,15 @@ SELECT p.n, p.digits, CASE WHEN p.digits <= %(max_digits)s THEN fib_text(p.n) EN
 FROM fib_web_memo_page(%(after)s, %(limit)s) AS p
 """
 
+# What can be said of F(n) for every bigint n, exactly and in microseconds
+# (extension 1.1), and whether the value itself can be had: |n| up to this
+# role's pg_fib.max_n.
+ABOUT_SQL = """
+SELECT fib_digits(%(n)s) AS digits, fib_leading(%(n)s, 20) AS leading,
+       fib_trailing(%(n)s, 20) AS trailing, fib_sign(%(n)s) < 0 AS negative,
+       abs(%(n)s::numeric) <= current_setting('pg_fib.max_n')::numeric AS computable
+"""
+
 # The keeper and the compute workers (fib_web_health, deploy/fib_web.sql).
 HEALTH_SQL = "SELECT * FROM fib_web_health()"
 
@@ -147,6 +156,10 @@ def mod(n, m):
 def memo_page(after, limit, max_digits):
     return _run(MEMO_PAGE_SQL, {"after": after, "limit": limit, "max_digits": max_digits},
                 lambda cursor: cursor.fetchall())
+
+
+def about(n):
+    return _one(ABOUT_SQL, {"n": n})
 
 
 def health():

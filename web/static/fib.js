@@ -17,6 +17,12 @@
     return node;
   }
 
+  // Thousands separators on a decimal string: digit counts can exceed 2^53,
+  // where Number() would round them.
+  function grouped(digits) {
+    return String(digits).replace(/\B(?=(\d{3})+(?!\d))/g, ",");
+  }
+
   function show(...nodes) {
     result.replaceChildren(...nodes);
   }
@@ -29,7 +35,7 @@
   }
 
   function showValue(body) {
-    const digits = Number(body.digits).toLocaleString("en");
+    const digits = grouped(body.digits);
     const heading = el("h2", {}, "F(" + body.n + ")");
     const count = el("p", {});
     count.append(el("span", { id: "digit-count" }, digits), " digits" +
@@ -61,6 +67,23 @@
     show(...nodes);
   }
 
+  // An n beyond the server's limit: the refusal, and what is known of F(n).
+  async function showProblemAbout(problem) {
+    showProblem(problem);
+    try {
+      const [status, about] = await getJSON(problem.about);
+      if (status !== 200) return;
+      const p = el("p", { id: "about" });
+      p.append(el("span", { id: "digit-count" }, grouped(about.digits)),
+               " digits" + (about.negative ? ", negative" : "") + ": it starts ",
+               el("code", { id: "leading" }, about.leading), " and ends ",
+               el("code", { id: "trailing" }, about.trailing), ".");
+      result.append(el("h2", {}, "What is known of F(" + about.n + ")"), p);
+    } catch (e) {
+      // the refusal alone is still true
+    }
+  }
+
   function showJob(job) {
     const percent = Math.round((job.progress || 0) * 100) + "%";
     const bar = el("progress", { id: "progress", max: "1", value: String(job.progress || 0),
@@ -89,6 +112,7 @@
       const [status, body] = await getJSON("/api/v1/fib/" + encodeURIComponent(n));
       if (status === 200) showValue(body);
       else if (status === 202) { showJob(body); poll(n); }
+      else if (body.about) await showProblemAbout(body);
       else showProblem(body);
     } catch (e) {
       showProblem({ title: "Network error", detail: "The server could not be reached." });
