@@ -120,8 +120,14 @@ fib_wait_for_database(bool keeper)
 			fib_sleep(FIB_CONNECT_RETRY_MS);
 		return;
 	}
+	/* The keeper sets our latch once it has connected. */
 	while (!pg_fib_keeper_connected())
-		fib_sleep(FIB_CONNECT_POLL_MS);
+	{
+		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
+						 FIB_CONNECT_POLL_MS, PG_WAIT_EXTENSION);
+		ResetLatch(MyLatch);
+		CHECK_FOR_INTERRUPTS();
+	}
 }
 
 /*
@@ -164,7 +170,10 @@ pg_fib_bgworker_start(bool keeper)
 	fib_wait_for_database(keeper);
 	BackgroundWorkerInitializeConnection(pg_fib_database, NULL, 0);
 	if (keeper)
+	{
 		(void) pg_fib_connect_failures(false, true);
+		pg_fib_wake_workers();
+	}
 	fib_fix_settings(keeper);
 }
 

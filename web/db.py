@@ -20,24 +20,17 @@ _SOURCE = "CASE WHEN j.finished_at IS NOT NULL THEN 'memo' ELSE 'computed' END"
 
 # The job of F(n), queued when needed (fib_request), and when it is done the
 # value: whole up to %(max_digits)s digits, else its leading and trailing 20
-# digits (only the columns the routes use: parsing timestamps costs).
-# fib_text runs once (OFFSET 0 keeps the subquery from being
-# flattened) and only for a 'done' job (the WHERE is a one-time filter).
-# When fib_leading/fib_trailing (extension 1.1) are available, the two
-# left()/right() lines become fib_leading(j.n, 20) and fib_trailing(j.n, 20)
-# and the text is built only when it is short.
+# digits, which fib_leading and fib_trailing give in microseconds without
+# building the text (only the columns the routes use: parsing timestamps
+# costs).
 VALUE_SQL = f"""
 SELECT j.n, j.state, j.progress, j.digits, j.error, {_SOURCE} AS source,
        current_setting('pg_fib.sync_max_n')::bigint AS sync_max_n,
-       v.negative, v.value, v.leading, v.trailing
+       fib_sign(j.n) < 0 AS negative,
+       CASE WHEN j.state = 'done' AND j.digits <= %(max_digits)s THEN fib_text(j.n) END AS value,
+       CASE WHEN j.state = 'done' AND j.digits > %(max_digits)s THEN fib_leading(j.n, 20) END AS leading,
+       CASE WHEN j.state = 'done' AND j.digits > %(max_digits)s THEN fib_trailing(j.n, 20) END AS trailing
 FROM fib_request(%(n)s) AS j
-LEFT JOIN LATERAL (
-    SELECT t.t LIKE '-%%' AS negative,
-           CASE WHEN j.digits <= %(max_digits)s THEN t.t END AS value,
-           CASE WHEN j.digits > %(max_digits)s THEN left(ltrim(t.t, '-'), 20) END AS leading,
-           CASE WHEN j.digits > %(max_digits)s THEN right(t.t, 20) END AS trailing
-    FROM (SELECT fib_text(j.n) AS t WHERE j.state = 'done' OFFSET 0) AS t
-) AS v ON true
 """
 
 # The job as it stands, queuing nothing; NULL columns when F(n) was never

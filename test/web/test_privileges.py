@@ -24,16 +24,15 @@ TABLE_STATEMENTS = [
 
 INTERNAL_CALLS = [
     "SELECT fib_maintain()",
-    "SELECT fib_worker_pids()",
-    "SELECT fib_wake_workers()",
-    "SELECT fib_requeue_orphans()",
     "SELECT fib_schedule_maintenance()",
+    "SELECT fib_restore_row()",
 ]
 
-SUPERUSER_SETTINGS = ["pg_fib.max_n", "pg_fib.sync_max_n", "pg_fib.memo_min_n"]
+SUPERUSER_SETTINGS = ["pg_fib.max_n", "pg_fib.sync_max_n", "pg_fib.memo_min_n",
+                      "pg_fib.max_queued_per_role"]
 ALL_SETTINGS = SUPERUSER_SETTINGS + ["pg_fib.workers", "pg_fib.database", "pg_fib.max_queued",
                                      "pg_fib.max_attempts", "pg_fib.job_retention",
-                                     "pg_fib.memo_max_bytes"]
+                                     "pg_fib.memo_max_size"]
 
 
 def assert_42501(database, sql):
