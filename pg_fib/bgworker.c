@@ -178,6 +178,25 @@ pg_fib_bgworker_start(bool keeper)
 }
 
 /*
+ * pg_fib_next_round begins a round of a worker's main loop: it takes in
+ * the latch, interrupts and a configuration reload, and empties context,
+ * the loop's memory, and makes it current.
+ */
+void
+pg_fib_next_round(MemoryContext context)
+{
+	ResetLatch(MyLatch);
+	CHECK_FOR_INTERRUPTS();
+	if (ConfigReloadPending)
+	{
+		ConfigReloadPending = false;
+		ProcessConfigFile(PGC_SIGHUP);
+	}
+	MemoryContextReset(context);
+	MemoryContextSwitchTo(context);
+}
+
+/*
  * The bracket around each unit of work: a transaction with an SPI
  * connection and a snapshot.  pg_fib_commit returns to the memory context
  * that was current before pg_fib_begin (not TopMemoryContext, where a

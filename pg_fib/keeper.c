@@ -28,9 +28,7 @@
 #include "miscadmin.h"
 #include "pgstat.h"
 #include "postmaster/bgworker.h"
-#include "postmaster/interrupt.h"
 #include "storage/latch.h"
-#include "utils/guc.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
 #include "utils/resowner.h"
@@ -333,15 +331,7 @@ pg_fib_keeper_main(Datum main_arg)
 		bool		tick;
 		int			ntaken;
 
-		ResetLatch(MyLatch);
-		CHECK_FOR_INTERRUPTS();
-		if (ConfigReloadPending)
-		{
-			ConfigReloadPending = false;
-			ProcessConfigFile(PGC_SIGHUP);
-		}
-		MemoryContextReset(loop_context);
-		MemoryContextSwitchTo(loop_context);
+		pg_fib_next_round(loop_context);
 
 		now = GetCurrentTimestamp();
 		tick = TimestampDifferenceExceeds(last_tick, now, FIB_KEEPER_TICK_MS);

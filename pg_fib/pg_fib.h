@@ -317,6 +317,7 @@ extern int	pg_fib_jobs_evict(const FibSchema *schema, int64 max_bytes, int64 *me
 extern bool pg_fib_is_background_worker;
 extern void pg_fib_register_workers(void);
 extern void pg_fib_bgworker_start(bool keeper);
+extern void pg_fib_next_round(MemoryContext context);
 extern void pg_fib_begin(const char *activity);
 extern void pg_fib_commit(void);
 extern ErrorData *pg_fib_recover(MemoryContext context, const char *what);

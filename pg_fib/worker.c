@@ -24,10 +24,8 @@
 #include "miscadmin.h"
 #include "pgstat.h"
 #include "postmaster/bgworker.h"
-#include "postmaster/interrupt.h"
 #include "portability/instr_time.h"
 #include "storage/latch.h"
-#include "utils/guc.h"
 #include "utils/memutils.h"
 
 #include "pg_fib.h"
@@ -218,15 +216,7 @@ pg_fib_worker_main(Datum main_arg)
 	{
 		uint64		absn;
 
-		ResetLatch(MyLatch);
-		CHECK_FOR_INTERRUPTS();
-		if (ConfigReloadPending)
-		{
-			ConfigReloadPending = false;
-			ProcessConfigFile(PGC_SIGHUP);
-		}
-		MemoryContextReset(job_context);
-		MemoryContextSwitchTo(job_context);
+		pg_fib_next_round(job_context);
 
 		if (!fib_worker_guarded_claim(&absn, job_context))
 		{
