@@ -320,3 +320,24 @@ def test_a_restart_of_the_database_costs_no_request(database):
             assert r.get_json()["value"] == decimal(n)
     finally:
         app.extensions["pg_fib_pool"].close()
+
+
+def test_proxy_fix_only_when_told(database):
+    """X-Forwarded-* are trusted only with FIB_WEB_BEHIND_PROXY."""
+    from flask import request
+
+    for behind, expected in ((False, "127.0.0.1"), (True, "203.0.113.7")):
+        app = make_app(database, BEHIND_PROXY=behind)
+        try:
+            @app.get("/whoami")
+            def whoami():
+                return {"remote_addr": request.remote_addr, "host": request.host}
+
+            body = app.test_client().get(
+                "/whoami", environ_base={"REMOTE_ADDR": "127.0.0.1"},
+                headers={"X-Forwarded-For": "203.0.113.7", "X-Forwarded-Host": "fib.example"}
+            ).get_json()
+            assert body["remote_addr"] == expected
+            assert (body["host"] == "fib.example") is behind
+        finally:
+            app.extensions["pg_fib_pool"].close()
