@@ -249,8 +249,13 @@ def test_an_unreachable_database_is_503_with_retry_after(database):
 
 
 def test_healthz_reports_database_and_workers(client):
-    r = client.get("/healthz")
-    assert r.status_code == 200
+    # The workers connect a moment after the server starts: until they do,
+    # /healthz says 503.
+    deadline = time.monotonic() + 15
+    while (r := client.get("/healthz")).status_code != 200:
+        assert r.status_code == 503 and r.get_json()["database"] == "up"
+        assert time.monotonic() < deadline, r.get_json()
+        time.sleep(0.2)
     assert r.get_json() == {"status": "up", "database": "up", "keeper": "up", "workers": 2,
                             "workers_expected": 2}
     assert r.headers["Cache-Control"] == "no-store"
