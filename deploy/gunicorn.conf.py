@@ -19,9 +19,10 @@ backlog = 2048
 # and Nginx buffers slow clients (and the 20 MB downloads), so no worker
 # waits on them.  Measured by bench/web.sh on this 2-core machine,
 # /api/v1/fib/10000 through Nginx with its cache bypassed, 5 rounds taking
-# turns (requests/s against sync 4 within a round, median): sync 2 0.85,
-# sync 8 0.96, gthread 2x4 0.88, gthread 4x2 1.00; sync 4 is the simplest
-# of the fastest.  GUNICORN_WORKER_CLASS, GUNICORN_WORKERS and
+# turns (requests/s against sync 4 within a round, median), in two runs:
+# sync 2 0.85 and 0.85, sync 8 0.96 and 1.03, gthread 2x4 0.88 and 0.92,
+# gthread 4x2 1.00 and 1.18 (but a p99 of 32 and 44 ms against sync 4's 30
+# and 15).  sync 4 is the simplest of the fastest.  GUNICORN_WORKER_CLASS, GUNICORN_WORKERS and
 # GUNICORN_THREADS override.
 worker_class = os.environ.get("GUNICORN_WORKER_CLASS", "sync")
 workers = int(os.environ.get("GUNICORN_WORKERS", "4"))

@@ -63,6 +63,20 @@ class Database:
     def start(self):
         self.cluster.start()
         self.cluster.wait_ready()
+        self.wait_workers()
+
+    def wait_workers(self, timeout=30.0):
+        """Wait until the keeper and every compute worker run (they connect
+        a moment after the server starts)."""
+        deadline = time.monotonic() + timeout
+        with self.su() as conn:
+            while True:
+                keeper, workers, expected = conn.execute(
+                    "SELECT * FROM fib_web_health()").fetchone()
+                if keeper >= 1 and workers >= expected:
+                    return
+                assert time.monotonic() < deadline, "pg_fib's workers did not start"
+                time.sleep(0.1)
 
 
 @pytest.fixture(scope="session")
@@ -81,6 +95,7 @@ def database():
         with db.su() as conn:
             conn.execute("CREATE EXTENSION pg_fib")
         db.run_fib_web_sql()
+        db.wait_workers()
         yield db
     finally:
         cluster.destroy()

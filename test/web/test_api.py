@@ -249,8 +249,13 @@ def test_an_unreachable_database_is_503_with_retry_after(database):
 
 
 def test_healthz_reports_database_and_workers(client):
-    r = client.get("/healthz")
-    assert r.status_code == 200
+    # The workers connect a moment after the server starts: until they do,
+    # /healthz says 503.
+    deadline = time.monotonic() + 15
+    while (r := client.get("/healthz")).status_code != 200:
+        assert r.status_code == 503 and r.get_json()["database"] == "up"
+        assert time.monotonic() < deadline, r.get_json()
+        time.sleep(0.2)
     assert r.get_json() == {"status": "up", "database": "up", "keeper": "up", "workers": 2,
                             "workers_expected": 2}
     assert r.headers["Cache-Control"] == "no-store"
@@ -320,3 +325,24 @@ def test_a_restart_of_the_database_costs_no_request(database):
             assert r.get_json()["value"] == decimal(n)
     finally:
         app.extensions["pg_fib_pool"].close()
+
+
+def test_proxy_fix_only_when_told(database):
+    """X-Forwarded-* are trusted only with FIB_WEB_BEHIND_PROXY."""
+    from flask import request
+
+    for behind, expected in ((False, "127.0.0.1"), (True, "203.0.113.7")):
+        app = make_app(database, BEHIND_PROXY=behind)
+        try:
+            @app.get("/whoami")
+            def whoami():
+                return {"remote_addr": request.remote_addr, "host": request.host}
+
+            body = app.test_client().get(
+                "/whoami", environ_base={"REMOTE_ADDR": "127.0.0.1"},
+                headers={"X-Forwarded-For": "203.0.113.7", "X-Forwarded-Host": "fib.example"}
+            ).get_json()
+            assert body["remote_addr"] == expected
+            assert (body["host"] == "fib.example") is behind
+        finally:
+            app.extensions["pg_fib_pool"].close()
