@@ -18,15 +18,20 @@
 #
 # Environment: FIB_WEB_PASSWORD, REPLICATION_PASSWORD (required),
 # FIB_WEB_MAX_N (pg_fib.max_n of role fib_web, default 100000000), PGPORT
-# (default 25432, as make run), PRIMARY_HOST (replica: default db).
+# (default 25432, as make run), PRIMARY_HOST and PRIMARY_PORT (replica:
+# default db and PGPORT).  test/deploy/test_db_entrypoint.py runs this
+# script on the host, outside any container, with PG_FIB_DATA (instead of
+# /var/lib/pg_fib) and LISTEN_ADDRESSES (instead of '*') set.
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
 ROOT=$(pwd)
-RUN=/var/lib/pg_fib
+RUN=${PG_FIB_DATA:-/var/lib/pg_fib}
 PGPORT=${PGPORT:-25432}
+LISTEN_ADDRESSES=${LISTEN_ADDRESSES:-*}
 FIB_WEB_MAX_N=${FIB_WEB_MAX_N:-100000000}
 PRIMARY_HOST=${PRIMARY_HOST:-db}
+PRIMARY_PORT=${PRIMARY_PORT:-$PGPORT}
 export PG_CONFIG=${PG_CONFIG:-pg_config}
 : "${REPLICATION_PASSWORD:?set REPLICATION_PASSWORD}"
 
@@ -88,9 +93,9 @@ replica() {
         rm -rf "$RUN/pg/data"
         export PGPASSWORD=$REPLICATION_PASSWORD
         until pg_as_owner "$PG_BINDIR/pg_basebackup" --pgdata="$RUN/pg/data" \
-            --host="$PRIMARY_HOST" --port="$PGPORT" --username=replicator \
+            --host="$PRIMARY_HOST" --port="$PRIMARY_PORT" --username=replicator \
             --write-recovery-conf --checkpoint=fast --wal-method=stream; do
-            echo "db-entrypoint: waiting for the primary $PRIMARY_HOST:$PGPORT" >&2
+            echo "db-entrypoint: waiting for the primary $PRIMARY_HOST:$PRIMARY_PORT" >&2
             rm -rf "$RUN/pg/data"
             sleep 2
         done
@@ -100,10 +105,13 @@ replica() {
 }
 
 # serve runs the server in the foreground as postgres, as the container's
-# process 1 (setpriv execs it: the server gets docker stop's signal).
+# process 1 (setpriv execs it: the server gets docker stop's signal).  The
+# port, the addresses and the socket's directory are given again on the
+# command line because a replica's postgresql.conf is its primary's.
 serve() {
     exec setpriv --reuid=postgres --regid=postgres --init-groups \
-        "$PG_BINDIR/postgres" -D "$RUN/pg/data"
+        "$PG_BINDIR/postgres" -D "$RUN/pg/data" -p "$PGPORT" \
+        -c "listen_addresses=$LISTEN_ADDRESSES" -c "unix_socket_directories=$RUN/pg"
 }
 
 case "${1:-primary}" in
