@@ -12,7 +12,9 @@
 #
 # Environment: PORT (default 8080), UPSTREAM (Gunicorn, default web:8081),
 # RATE and BURST (limit_req, default 50r/s and 100, as make run),
-# NGINX_PREFIX (default /var/lib/pg_fib-nginx).
+# NGINX_PREFIX (default /var/lib/pg_fib-nginx), LISTEN_HOST (default
+# 0.0.0.0; test/deploy/test_nginx_start.py runs this script on the host, on
+# 127.0.0.1).
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
@@ -21,9 +23,10 @@ UPSTREAM=${UPSTREAM:-web:8081}
 RATE=${RATE:-50r/s}
 BURST=${BURST:-100}
 PREFIX=${NGINX_PREFIX:-/var/lib/pg_fib-nginx}
+LISTEN_HOST=${LISTEN_HOST:-0.0.0.0}
 
 conf() {
-    deploy/run.sh nginx-conf "$PREFIX" "0.0.0.0:$PORT" "$UPSTREAM" "$RATE" "$BURST" |
+    deploy/run.sh nginx-conf "$PREFIX" "$LISTEN_HOST:$PORT" "$UPSTREAM" "$RATE" "$BURST" |
         sed -e 's/^daemon on;$/daemon off;/'
 }
 
