@@ -242,6 +242,7 @@ def test_no_pg_fib_setting_can_be_raised(node, su, attacker):
         assert context in REFUSAL, (name, context)
         value = "'other'" if name == "pg_fib.database" else "2000000000"
         attacker.conn.execute("SET search_path = pg_catalog")
+        mine = attacker.one(f"SELECT current_setting('{name}')")[0]
         assert attacker.refused(f"SET {name} = {value}") == REFUSAL[context], name
         assert attacker.refused("SELECT set_config(%s, %s, false)", (name, value.strip("'"))) == \
             REFUSAL[context], name
@@ -249,8 +250,7 @@ def test_no_pg_fib_setting_can_be_raised(node, su, attacker):
         if context == "superuser":
             assert attacker.refused(f"ALTER ROLE {attacker.role} SET {name} = {value}") == "42501", name
             assert attacker.refused(f"ALTER DATABASE postgres SET {name} = {value}") == "42501", name
-        assert attacker.one(f"SELECT current_setting('{name}')")[0] == \
-            su.execute(f"SELECT current_setting('{name}')").fetchone()[0]
+        assert attacker.one(f"SELECT current_setting('{name}')")[0] == mine, name
         assert su.execute("SELECT setting FROM pg_settings WHERE name = %s", (name,)).fetchone()[0] == setting
 
 
