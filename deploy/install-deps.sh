@@ -2,37 +2,72 @@
 # install-deps.sh installs the Debian packages pg_fib needs to build, test and
 # benchmark.  It is idempotent: packages already present are not touched and
 # apt's index is refreshed only when something is missing.
+#
+#   deploy/install-deps.sh            everything (make run, make test, make bench)
+#   deploy/install-deps.sh SET...     only these sets, for the container images
+#                                     of docker-compose.yml (docker/Dockerfile):
+#       build   what compiles the extension
+#       db      PostgreSQL 15 with pg_cron (the extension itself: build)
+#       web     Flask under Gunicorn, the web front
+#       nginx   Nginx in front of it
+#       test    the suites and benchmarks (with build, db, web and nginx)
 set -euo pipefail
 
-PACKAGES=(
+BUILD=(
     build-essential
     libgmp-dev
     libmpfr-dev
-    postgresql-15
     postgresql-server-dev-15
+)
+DB=(
+    postgresql-15
     postgresql-contrib
     postgresql-15-cron
-    postgresql-15-pgmp
+)
+# The web front (web/, deploy/): Flask under Gunicorn behind Nginx; curl for
+# the health checks.
+WEB=(
     python3
-    python3-pytest
+    python3-flask
     python3-psycopg
+    python3-psycopg-pool
+    gunicorn
+    curl
+)
+NGINX=(
+    nginx
+    curl
+)
+TEST=(
+    postgresql-15-pgmp
+    python3-pytest
     python3-gmpy2
     python3-mpmath
     valgrind
-    # The web front (web/, deploy/): Flask under Gunicorn behind Nginx.
-    python3-flask
-    python3-psycopg-pool
-    gunicorn
-    nginx
-    curl
-    # Its tests and benchmark: headless Chromium, wrk, the old stack's replica.
+    # The web tests and benchmark: headless Chromium, wrk, the old stack's
+    # replica.
     chromium
     chromium-driver
     python3-selenium
     wrk
     python3-sqlalchemy
     python3-psycopg2
+    # docker-compose.yml is validated (docker-compose config -q), not run:
+    # no Docker engine is needed.
+    docker-compose
 )
+
+PACKAGES=()
+for set in "${@:-all}"; do
+    case "$set" in
+        build) PACKAGES+=("${BUILD[@]}") ;;
+        db) PACKAGES+=("${DB[@]}") ;;
+        web) PACKAGES+=("${WEB[@]}") ;;
+        nginx) PACKAGES+=("${NGINX[@]}") ;;
+        test | all) PACKAGES+=("${BUILD[@]}" "${DB[@]}" "${WEB[@]}" "${NGINX[@]}" "${TEST[@]}") ;;
+        *) echo "usage: $0 [build|db|web|nginx|test|all]..." >&2; exit 2 ;;
+    esac
+done
 
 missing=()
 for pkg in "${PACKAGES[@]}"; do

@@ -64,6 +64,12 @@ if ! /usr/bin/python3 -m pytest -p no:cacheprovider -q "$ROOT/test/python"; then
     status=1
 fi
 
+# docker-compose.yml and docker/ against make run's files (no server).
+echo "== Deploy suites"
+if ! /usr/bin/python3 -m pytest -p no:cacheprovider -q "$ROOT/test/deploy"; then
+    status=1
+fi
+
 # The web suites start a cluster of their own (they stop and start it), and
 # Gunicorn and Nginx on free loopback ports; see test/web/conftest.py.
 echo "== Web suites"

@@ -1,0 +1,383 @@
+"""The checks of test_compose.py: docker-compose.yml and docker/ against
+what "make run" (deploy/run.sh) uses.
+
+check(root) parses the files of the tree at root (the repository, or a copy
+with one thing changed) and returns a list of problems, empty when the
+containers install and are configured as make run is: every file the
+Dockerfile, the compose file and the container scripts name exists and is
+copied into the image that uses it, and every setting they pass (the
+server's settings, the setup SQL, the ports, Gunicorn's settings, the app's
+environment, Nginx's configuration) is make run's, except for the few
+differences only a container needs, listed here.
+"""
+
+import json
+import os
+import re
+import runpy
+import shlex
+import subprocess
+from unittest import mock
+
+import yaml
+
+# Environment for "docker-compose config": the required passwords.
+COMPOSE_ENV = {"FIB_WEB_PASSWORD": "test-fib-web", "REPLICATION_PASSWORD": "test-replication"}
+# The one server setting only containers have: TCP on the container's
+# addresses (make run listens on 127.0.0.1, set by deploy/pgcluster.sh).
+CONTAINER_ONLY_SETTINGS = {"listen_addresses": "'*'"}
+IMAGE_ROOT = "/opt/pg_fib"
+
+
+def read(root, path):
+    with open(os.path.join(root, path)) as f:
+        return f.read()
+
+
+def shell_defaults(text):
+    """NAME -> default of every NAME=${NAME:-default} line of a script."""
+    return dict(re.findall(r"^(\w+)=\$\{\1:-([^}]*)\}", text, re.M))
+
+
+def command_args(text, name):
+    """The words of the first command line (with its continuation lines)
+    that starts with name."""
+    match = re.search(r"^[ \t]*" + re.escape(name) + r"\b((?:[^\n]*\\\n)*[^\n]*)", text, re.M)
+    if match is None:
+        return None
+    return shlex.split(match.group(1).replace("\\\n", " "))
+
+
+def pg_settings(text):
+    """The settings the script's pgcluster_init call passes, as a dict."""
+    args = command_args(text, "pgcluster_init")
+    if args is None:
+        return None
+    settings = {}
+    for arg in args[2:]:
+        name, _, value = arg.partition("=")
+        settings[name.strip()] = value.strip()
+    return settings
+
+
+def setup_sql(text):
+    """The SQL of the script's first 'psql_su <<SQL' here-document."""
+    match = re.search(r"^\s*psql_su <<SQL\n(.*?)^SQL$", text, re.M | re.S)
+    return match.group(1) if match else None
+
+
+def dsn(text):
+    return dict(re.findall(r"(\w+)=(\S+)", text))
+
+
+def dockerfile_stages(text):
+    """name -> {"copy": [(sources, dest)], "run": [...], "env": {...},
+    "cmd": [...], "entrypoint": [...], "expose": [...], "from": name}"""
+    text = text.replace("\\\n", " ")
+    stages, stage = {}, None
+    for line in text.splitlines():
+        line = line.strip()
+        if not line or line.startswith("#"):
+            continue
+        word, _, rest = line.partition(" ")
+        word = word.upper()
+        if word == "FROM":
+            parts = rest.split()
+            stage = {"from": parts[0], "copy": [], "run": [], "env": {}, "cmd": None,
+                     "entrypoint": None, "expose": [], "workdir": None}
+            if parts[0] in stages:
+                base = stages[parts[0]]
+                stage.update(copy=list(base["copy"]), env=dict(base["env"]),
+                             workdir=base["workdir"], entrypoint=base["entrypoint"])
+            stages[parts[-1]] = stage
+        elif word == "COPY":
+            words = rest.split()
+            stage["copy"].append((words[:-1], words[-1]))
+        elif word == "RUN":
+            stage["run"].append(rest)
+        elif word == "ENV":
+            stage["env"].update(dict(w.split("=", 1) for w in shlex.split(rest)))
+        elif word in ("CMD", "ENTRYPOINT"):
+            stage[word.lower()] = json.loads(rest)
+        elif word == "EXPOSE":
+            stage["expose"] += [int(p) for p in rest.split()]
+        elif word == "WORKDIR":
+            stage["workdir"] = rest
+    return stages
+
+
+def compose_config(root, *args):
+    """docker-compose config of root's docker-compose.yml (its normalized
+    form), with the replica's profile."""
+    done = subprocess.run(["docker-compose", "--project-directory", root, "-f",
+                           os.path.join(root, "docker-compose.yml"), "--profile", "replica",
+                           "config", *args], capture_output=True, text=True,
+                          env=dict(os.environ, **COMPOSE_ENV), timeout=60)
+    return done
+
+
+def repo_path(stage, path):
+    """A path inside the image, as the repository path it was copied from,
+    or None when the stage did not copy it."""
+    if not path.startswith("/"):
+        path = os.path.join(stage["workdir"] or "/", path)
+    for sources, dest in stage["copy"]:
+        dest = dest if dest.startswith("/") else os.path.join(stage["workdir"] or "/", dest)
+        dest = os.path.normpath(dest)
+        for source in sources:
+            if len(sources) > 1 or dest.endswith("/") or dest == os.path.normpath(stage["workdir"] or "/"):
+                target = os.path.join(dest, os.path.basename(source))
+            else:
+                target = dest
+            if path == target or path.startswith(target + "/"):
+                return os.path.normpath(source + path[len(target):])
+    return None
+
+
+NAMED = re.compile(r"(?<![\w/.-])((?:deploy|docker|web|sql|pg_fib)/[\w.-]+(?:/[\w.-]+)*)")
+
+
+def check(root):
+    problems = []
+
+    def problem(what):
+        problems.append(what)
+
+    run_sh = read(root, "deploy/run.sh")
+    run_defaults = shell_defaults(run_sh)
+    run_pgport = re.search(r"\$\{PGPORT:-(\d+)\}", run_sh)
+    run_pgport = int(run_pgport.group(1)) if run_pgport else None
+    run_gunicorn_port = (int(run_defaults["PORT"]) + 1
+                         if re.search(r"^GUNICORN_PORT=\$\{GUNICORN_PORT:-\$\(\(PORT \+ 1\)\)\}$", run_sh, re.M)
+                         else None)
+
+    # docker-compose config: valid, and its normalized form.
+    done = compose_config(root, "-q")
+    if done.returncode != 0:
+        return [f"docker-compose config -q fails: {done.stderr.strip()}"]
+    compose = yaml.safe_load(compose_config(root).stdout)
+    services = compose["services"]
+    for name in ("db", "web", "nginx", "replica"):
+        if name not in services:
+            problem(f"docker-compose.yml has no service {name}")
+    if problems:
+        return problems
+
+    stages = dockerfile_stages(read(root, services["db"]["build"]["dockerfile"]))
+
+    # Every service: a build target of the Dockerfile, a health check, and
+    # dependencies that wait for health.
+    for name, service in services.items():
+        build = service.get("build", {})
+        if os.path.realpath(build.get("context", "")) != os.path.realpath(root):
+            problem(f"{name}: build context {build.get('context')} is not the top of the tree")
+        if not os.path.isfile(os.path.join(root, build.get("dockerfile", ""))):
+            problem(f"{name}: Dockerfile {build.get('dockerfile')} does not exist")
+        if build.get("target") not in stages:
+            problem(f"{name}: target {build.get('target')} is not a stage of the Dockerfile")
+        if not service.get("healthcheck", {}).get("test"):
+            problem(f"{name}: no healthcheck")
+        for dep, how in service.get("depends_on", {}).items():
+            if how.get("condition") != "service_healthy":
+                problem(f"{name}: depends_on {dep} without condition: service_healthy")
+    for name, dep in (("web", "db"), ("nginx", "web"), ("replica", "db")):
+        if dep not in services[name].get("depends_on", {}):
+            problem(f"{name} does not depend on {dep}")
+    if services["replica"].get("profiles") != ["replica"]:
+        problem("the replica is not behind the profile 'replica' alone")
+    for name, service in services.items():
+        if name != "replica" and service.get("profiles"):
+            problem(f"{name} is behind a profile")
+    if problems:
+        return problems
+
+    # Every file the Dockerfile, the compose file and the scripts they run
+    # name exists in the tree and is copied into the image that uses it.
+    ignored = [line.strip() for line in read(root, ".dockerignore").splitlines()
+               if line.strip() and not line.startswith("#")]
+    for stage_name, stage in stages.items():
+        for sources, _ in stage["copy"]:
+            for source in sources:
+                if not os.path.exists(os.path.join(root, source)):
+                    problem(f"Dockerfile, stage {stage_name}: COPY {source}: no such file")
+                if source.split("/")[0] in ignored:
+                    problem(f"Dockerfile, stage {stage_name}: COPY {source} is in .dockerignore")
+    for name, service in services.items():
+        stage = stages[service["build"]["target"]]
+        argv = (service.get("entrypoint") or stage["entrypoint"] or []) + \
+            (service.get("command") or ([] if service.get("entrypoint") else stage["cmd"]) or [])
+        named = set(NAMED.findall(" ".join(stage["run"] + argv)))
+        health = service["healthcheck"]["test"]
+        for word in health[1:]:
+            for path in re.findall(r"/[\w./-]+", word):
+                if path.startswith(IMAGE_ROOT + "/"):
+                    named.add(path)
+        scripts = [a for a in argv if NAMED.fullmatch(a) and a.endswith(".sh")]
+        for script in scripts:
+            source = repo_path(stage, script)
+            if source and os.path.isfile(os.path.join(root, source)):
+                if not os.access(os.path.join(root, source), os.X_OK):
+                    problem(f"{name}: {source} is not executable")
+                named |= set(NAMED.findall(read(root, source)))
+        for path in sorted(named):
+            source = repo_path(stage, path)
+            if source is None:
+                problem(f"{name}: {path} is named but not copied into the image")
+            elif not os.path.exists(os.path.join(root, source)):
+                problem(f"{name}: {path} is named but {source} does not exist")
+
+    # db: the server's settings and the setup SQL are make run's.
+    entry = read(root, "docker/db-entrypoint.sh")
+    want, got = pg_settings(run_sh), pg_settings(entry)
+    if want is None or got is None:
+        problem("no pgcluster_init call in deploy/run.sh or docker/db-entrypoint.sh")
+    else:
+        expected = dict(want, **CONTAINER_ONLY_SETTINGS)
+        for key in sorted(set(expected) | set(got)):
+            if expected.get(key) != got.get(key):
+                problem(f"db: setting {key} is {got.get(key)!r} in the container, "
+                        f"{expected.get(key)!r} under make run")
+    if setup_sql(run_sh) is None or setup_sql(run_sh) != setup_sql(entry):
+        problem("db: the setup SQL of docker/db-entrypoint.sh is not deploy/run.sh's")
+    entry_defaults = shell_defaults(entry)
+    if entry_defaults.get("FIB_WEB_MAX_N") != run_defaults.get("FIB_WEB_MAX_N"):
+        problem(f"db: FIB_WEB_MAX_N defaults to {entry_defaults.get('FIB_WEB_MAX_N')}, "
+                f"make run's to {run_defaults.get('FIB_WEB_MAX_N')}")
+    compose_max_n = services["db"].get("environment", {}).get("FIB_WEB_MAX_N")
+    if compose_max_n != run_defaults.get("FIB_WEB_MAX_N"):
+        problem(f"db: FIB_WEB_MAX_N is {compose_max_n} in docker-compose.yml, "
+                f"{run_defaults.get('FIB_WEB_MAX_N')} under make run")
+
+    # The ports inside the containers are make run's.
+    pgport = int(entry_defaults.get("PGPORT", 0))
+    ports = {"db's default PGPORT": pgport, "db's EXPOSE": stages["db"]["expose"][0]}
+    for name in ("db", "replica"):
+        env_port = services[name].get("environment", {}).get("PGPORT")
+        if env_port is not None:
+            ports[f"{name}'s PGPORT"] = int(env_port)
+        ports[f"{name}'s healthcheck"] = int(re.search(r" -p (\d+)", services[name]["healthcheck"]["test"][1]).group(1))
+    web_env = dict(stages["web"]["env"], **services["web"].get("environment", {}))
+    web_dsn = dsn(web_env.get("FIB_WEB_DATABASE_URL", ""))
+    ports["web's FIB_WEB_DATABASE_URL"] = int(web_dsn.get("port", 5432))
+    for where, port in ports.items():
+        if port != run_pgport:
+            problem(f"PostgreSQL's port: {where} is {port}, make run's is {run_pgport}")
+    if web_dsn.get("host") != "db":
+        problem(f"web connects to host {web_dsn.get('host')}, not the service db")
+
+    bind = web_env.get("GUNICORN_BIND", "")
+    gunicorn_ports = {"web's GUNICORN_BIND": int(bind.rpartition(":")[2] or 0),
+                      "web's EXPOSE": stages["web"]["expose"][0],
+                      "web's healthcheck": int(re.search(r":(\d+)/", " ".join(services["web"]["healthcheck"]["test"])).group(1)),
+                      "nginx's UPSTREAM": int(services["nginx"]["environment"].get("UPSTREAM", ":0").rpartition(":")[2])}
+    for where, port in gunicorn_ports.items():
+        if port != run_gunicorn_port:
+            problem(f"Gunicorn's port: {where} is {port}, make run's is {run_gunicorn_port}")
+
+    nginx_env = services["nginx"]["environment"]
+    published = services["nginx"].get("ports", [])
+    nginx_ports = {"nginx's PORT": int(nginx_env.get("PORT", 0)),
+                   "nginx's EXPOSE": stages["nginx"]["expose"][0],
+                   "nginx's healthcheck": int(re.search(r":(\d+)/", " ".join(services["nginx"]["healthcheck"]["test"])).group(1))}
+    for p in published:
+        # docker-compose 1.29's normal form: "127.0.0.1:8080:8080/tcp", or
+        # {published, target} without an address
+        if isinstance(p, dict):
+            host_ip, host_port, target = p.get("host_ip", ""), p.get("published"), p["target"]
+        else:
+            host_ip, host_port, target = str(p).split("/")[0].split(":")
+        nginx_ports["nginx's published port (container side)"] = int(target)
+        if host_ip != "127.0.0.1":
+            problem(f"nginx is published on {host_ip}, not on loopback alone")
+        host_port = int(host_port)
+        if host_port != int(run_defaults["PORT"]):
+            problem(f"nginx is published on {host_port}, make run listens on {run_defaults['PORT']}")
+    for where, port in nginx_ports.items():
+        if port != int(run_defaults["PORT"]):
+            problem(f"Nginx's port: {where} is {port}, make run's is {run_defaults['PORT']}")
+    nginx_defaults = shell_defaults(read(root, "docker/nginx-start.sh"))
+    for key in ("RATE", "BURST"):
+        for where, value in (("docker-compose.yml", nginx_env.get(key)),
+                             ("docker/nginx-start.sh", nginx_defaults.get(key))):
+            if value != run_defaults.get(key):
+                problem(f"Nginx's {key} is {value} in {where}, {run_defaults.get(key)} under make run")
+
+    # web: Gunicorn runs as make run starts it, with the same settings from
+    # deploy/gunicorn.conf.py, and the app with the same environment.
+    run_gunicorn = command_args(run_sh, "setsid nohup gunicorn")
+    web_argv = services["web"].get("command") or stages["web"]["cmd"]
+    if run_gunicorn is None:
+        problem("deploy/run.sh starts no gunicorn")
+    else:
+        def gunicorn_parts(argv):
+            apps = [a for a in argv if re.fullmatch(r"[\w.]+:\w+(\(.*\))?", a)]
+            return {"config": argv[argv.index("--config") + 1] if "--config" in argv else None,
+                    "app": apps}
+        want, got = gunicorn_parts(run_gunicorn), gunicorn_parts(web_argv[1:])
+        if web_argv[0] != "gunicorn" or want != got:
+            problem(f"web runs {web_argv}, make run runs gunicorn with {want}")
+        if "--user www-data --group www-data" not in " ".join(web_argv) or \
+                "as_user=(--user www-data --group www-data)" not in run_sh:
+            problem("web's Gunicorn workers do not run as www-data as make run's do")
+        run_env = {"GUNICORN_BIND": f"127.0.0.1:{run_gunicorn_port}"}
+        want, got = gunicorn_settings(root, run_env), gunicorn_settings(root, web_env)
+        for key in sorted(set(want) | set(got)):
+            if key == "bind":
+                continue
+            if want.get(key) != got.get(key):
+                problem(f"Gunicorn's {key} is {got.get(key)!r} in the container, "
+                        f"{want.get(key)!r} under make run")
+    run_app_env = {m for m in re.findall(r"\b(FIB_WEB_\w+)=", run_sh) if m != "FIB_WEB_MAX_N"}
+    app_env = {k for k in web_env if k.startswith("FIB_WEB_")}
+    if app_env != run_app_env:
+        problem(f"the app's environment sets {sorted(app_env)} in the container, "
+                f"{sorted(run_app_env)} under make run")
+    run_dsn = dsn(re.search(r'FIB_WEB_DATABASE_URL="(.*)"\s*\\?$', run_sh, re.M).group(1))
+    for key in sorted(set(run_dsn) | set(web_dsn)):
+        if key not in ("host", "port") and run_dsn.get(key) != web_dsn.get(key):
+            problem(f"FIB_WEB_DATABASE_URL: {key} is {web_dsn.get(key)} in the container, "
+                    f"{run_dsn.get(key)} under make run")
+
+    # nginx: the configuration is make run's template filled the same way,
+    # but for the listen address, Gunicorn's address and daemon off.
+    problems += nginx_differences(root, nginx_env, run_defaults, run_gunicorn_port)
+    return problems
+
+
+def gunicorn_settings(root, env):
+    """The module-level settings of deploy/gunicorn.conf.py under env."""
+    clean = {k: v for k, v in os.environ.items() if not k.startswith(("GUNICORN_", "FIB_WEB_"))}
+    with mock.patch.dict(os.environ, dict(clean, **env), clear=True):
+        settings = runpy.run_path(os.path.join(root, "deploy", "gunicorn.conf.py"))
+    return {k: v for k, v in settings.items() if not k.startswith("_") and k != "os"}
+
+
+def nginx_differences(root, nginx_env, run_defaults, run_gunicorn_port):
+    prefix = "/var/lib/pg_fib-nginx"
+    env = dict(os.environ, NGINX_PREFIX=prefix, **{k: str(v) for k, v in nginx_env.items()})
+    container = subprocess.run([os.path.join(root, "docker", "nginx-start.sh"), "--print"],
+                               env=env, capture_output=True, text=True, check=True).stdout
+    ours = subprocess.run([os.path.join(root, "deploy", "run.sh"), "nginx-conf", prefix,
+                           f"127.0.0.1:{run_defaults['PORT']}", f"127.0.0.1:{run_gunicorn_port}",
+                           run_defaults["RATE"], run_defaults["BURST"]],
+                          capture_output=True, text=True, check=True).stdout
+    allowed = {("daemon on;", "daemon off;"),
+               (f"listen 127.0.0.1:{run_defaults['PORT']};", f"listen 0.0.0.0:{run_defaults['PORT']};"),
+               (f"server 127.0.0.1:{run_gunicorn_port};", f"server web:{run_gunicorn_port};")}
+    # The template's comments name the placeholders, filled in too.
+    a = [line for line in ours.splitlines() if not line.lstrip().startswith("#")]
+    b = [line for line in container.splitlines() if not line.lstrip().startswith("#")]
+    if len(a) != len(b):
+        return [f"nginx: the container's configuration has {len(b)} lines, make run's {len(a)}"]
+    problems = []
+    changed = set()
+    for x, y in zip(a, b):
+        if x != y:
+            pair = (x.strip(), y.strip())
+            changed.add(pair)
+            if pair not in allowed:
+                problems.append(f"nginx: {y.strip()!r} in the container, {x.strip()!r} under make run")
+    if not problems and changed != allowed:
+        problems.append(f"nginx: expected the container to change exactly {sorted(allowed)}, "
+                        f"it changed {sorted(changed)}")
+    return problems
