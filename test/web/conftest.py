@@ -72,7 +72,7 @@ class Database:
         with self.su() as conn:
             while True:
                 keeper, workers, expected = conn.execute(
-                    "SELECT * FROM fib_web_health()").fetchone()
+                    "SELECT keeper, workers, workers_expected FROM fib_web_health()").fetchone()
                 if keeper >= 1 and workers >= expected:
                     return
                 assert time.monotonic() < deadline, "pg_fib's workers did not start"
@@ -112,7 +112,7 @@ def make_app(database, **config):
 def app(database):
     app = make_app(database)
     yield app
-    app.extensions["pg_fib_pool"].close()
+    app.extensions["pg_fib_pools"].close()
 
 
 @pytest.fixture
@@ -137,8 +137,9 @@ def _wait_http(url, timeout=20.0):
 class Stack:
     """Gunicorn serving web/ as fib_web, and Nginx in front of it."""
 
-    def __init__(self, database, rate="2000r/s", burst="4000"):
+    def __init__(self, database, rate="2000r/s", burst="4000", env=None):
         self.database = database
+        self.env = env or {}
         self.dir = tempfile.mkdtemp(prefix="pg_fib-web.")
         os.chmod(self.dir, 0o755)
         self.gunicorn_port = free_port()
@@ -154,7 +155,7 @@ class Stack:
         env = dict(os.environ,
                    FIB_WEB_DATABASE_URL=self.database.url,
                    GUNICORN_BIND=f"127.0.0.1:{self.gunicorn_port}",
-                   GUNICORN_WORKERS="2")
+                   GUNICORN_WORKERS="2", **self.env)
         with open(self.gunicorn_log, "ab") as log:
             self.gunicorn = subprocess.Popen(
                 ["gunicorn", "--config", os.path.join(ROOT, "deploy", "gunicorn.conf.py"),
@@ -165,6 +166,10 @@ class Stack:
         _wait_http(self.gunicorn_url + "/healthz")
         _wait_http(self.url + "/healthz")
         return self
+
+    def reload_nginx(self):
+        subprocess.run(["nginx", "-q", "-p", self.nginx_dir, "-c", self.nginx_conf, "-s", "reload"],
+                       check=True)
 
     def gunicorn_lines(self, needle):
         """Gunicorn's access-log lines that contain needle."""
