@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# soak.sh: "make soak": install what is missing, build and install the
+# extension, then bench/soak.py (ten minutes of the load mix, memory
+# sampled every 10 s, bench/results/soak.md and soak.png).
+set -euo pipefail
+
+cd "$(dirname "$0")/.."
+deploy/install-deps.sh
+SUDO=
+if [ "$(id -u)" -ne 0 ]; then
+    SUDO=sudo
+fi
+make --silent
+$SUDO make --silent install >/dev/null
+exec /usr/bin/python3 bench/soak.py
