@@ -32,10 +32,17 @@ DELAY_MS = int(os.environ.get("SOAK_DELAY_MS", "20"))
 INTERVAL = float(os.environ.get("SOAK_INTERVAL", "10"))
 RESULTS = os.path.join(ROOT, "bench", "results")
 GROUPS = ("Gunicorn workers", "PostgreSQL backends of fib_web", "pg_fib keeper and workers")
+# The resident set, and its two parts that matter here: private memory
+# (RssAnon: a leak grows it) and shared memory (RssShmem: for PostgreSQL's
+# processes the pages of shared_buffers each has touched, which grows up to
+# shared_buffers as they read and write more of the tables).
+FIELDS = ("VmRSS", "RssAnon", "RssShmem")
+TITLES = {"VmRSS": "VmRSS: resident (MB)", "RssAnon": "RssAnon: private (MB)",
+          "RssShmem": "RssShmem: shared memory touched (MB)"}
 
 
 def sample(stack, su):
-    """Total VmRSS and RssAnon (kB) of each group of processes."""
+    """Each group's FIELDS of /proc/<pid>/status, summed (kB), and its size."""
     pids = {
         GROUPS[0]: loadmix.children(stack.gunicorn.pid),
         GROUPS[1]: [r[0] for r in su.execute(
@@ -45,12 +52,11 @@ def sample(stack, su):
     }
     out = {}
     for group, members in pids.items():
-        rss = anon = 0
+        totals = dict.fromkeys(FIELDS, 0)
         for pid in members:
-            fields = _status(pid)
-            rss += fields.get("VmRSS", 0)
-            anon += fields.get("RssAnon", 0)
-        out[group] = (rss, anon, len(members))
+            for name, kb in _status(pid).items():
+                totals[name] += kb
+        out[group] = (totals, len(members))
     return out
 
 
@@ -60,7 +66,7 @@ def _status(pid):
         with open(f"/proc/{pid}/status") as f:
             for line in f:
                 name, _, value = line.partition(":")
-                if name in ("VmRSS", "RssAnon"):
+                if name in FIELDS:
                     fields[name] = int(value.split()[0])
     except OSError:
         pass
@@ -80,15 +86,15 @@ def plot(times, samples, path):
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
-    fig, axes = plt.subplots(1, 2, figsize=(11, 4), sharex=True)
-    for index, title in ((0, "VmRSS (MB)"), (1, "RssAnon: private memory (MB)")):
+    fig, axes = plt.subplots(1, len(FIELDS), figsize=(15, 4), sharex=True)
+    for axis, field in zip(axes, FIELDS):
         for group in GROUPS:
-            axes[index].plot([t / 60 for t in times], [s[group][index] / 1024 for s in samples],
-                             marker="o", markersize=3, label=group)
-        axes[index].set_title(title)
-        axes[index].set_xlabel("minutes")
-        axes[index].set_ylim(bottom=0)
-        axes[index].grid(alpha=0.3)
+            axis.plot([t / 60 for t in times], [s[group][0][field] / 1024 for s in samples],
+                      marker="o", markersize=3, label=group)
+        axis.set_title(TITLES[field])
+        axis.set_xlabel("minutes")
+        axis.set_ylim(bottom=0)
+        axis.grid(alpha=0.3)
     axes[0].legend(fontsize=8, loc="lower right")
     fig.suptitle(f"make soak: {SECONDS // 60} min, {CONNECTIONS} connections, "
                  f"{DELAY_MS} ms between requests", fontsize=10)
@@ -102,13 +108,7 @@ def main():
                                 "max_worker_processes = 16"])
     stack = None
     try:
-        cluster.init().start()
-        cluster.wait_ready()
-        database = Database(cluster)
-        with database.su() as su:
-            su.execute("CREATE EXTENSION pg_fib")
-        database.run_fib_web_sql()
-        database.wait_workers()
+        database = Database.create(cluster)
         stack = Stack(database, rate="1000000r/s", burst="1000000",
                       env={"GUNICORN_MAX_REQUESTS": "0"}).start()
         from test_load import memoize_the_mix
@@ -130,19 +130,19 @@ def main():
     plot(times, samples, png)
     rows = []
     for group in GROUPS:
-        rss = [s[group][0] for s in samples]
-        anon = [s[group][1] for s in samples]
-        count = samples[-1][group][2]
-        rows.append(f"| {group} ({count}) | {rss[1] / 1024:.1f} | {rss[-1] / 1024:.1f} | "
-                    f"{growth(rss):+.1f}% | {anon[1] / 1024:.1f} | {anon[-1] / 1024:.1f} | "
-                    f"{growth(anon):+.1f}% |")
+        cells = []
+        for field in FIELDS:
+            series = [s[group][0][field] for s in samples]
+            cells += [f"{series[1] / 1024:.1f}", f"{series[-1] / 1024:.1f}",
+                      f"{growth(series):+.1f}%"]
+        rows.append(f"| {group} ({samples[-1][group][1]}) | " + " | ".join(cells) + " |")
+    header = "| processes | " + " | ".join(f"{f} first | {f} last | {f} growth" for f in FIELDS)
     report = (f"Soak: {SECONDS} s, wrk {CONNECTIONS} connections, {DELAY_MS} ms between "
               f"requests on each, bench/mix.lua; {len(samples)} samples every {INTERVAL:.0f} s.\n\n"
               + loadmix.summary_table(result) + "\n\n"
-              "Resident memory, summed over each group (MB; growth: median of the last fifth "
+              "Memory, summed over each group (MB; growth: median of the last fifth "
               "of the samples against the first fifth after warm-up):\n\n"
-              "| processes | VmRSS first | VmRSS last | VmRSS growth | RssAnon first | "
-              "RssAnon last | RssAnon growth |\n|---|---:|---:|---:|---:|---:|---:|\n"
+              + header + " |\n|---|" + "---:|" * (3 * len(FIELDS)) + "\n"
               + "\n".join(rows) + f"\n\nPlot: {png}\n")
     with open(os.path.join(RESULTS, "soak.md"), "w") as f:
         f.write(report)

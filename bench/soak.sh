@@ -5,11 +5,7 @@
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
-deploy/install-deps.sh
-SUDO=
-if [ "$(id -u)" -ne 0 ]; then
-    SUDO=sudo
-fi
-make --silent
-$SUDO make --silent install >/dev/null
+# shellcheck source=lib.sh
+source bench/lib.sh
+bench_install
 exec /usr/bin/python3 bench/soak.py

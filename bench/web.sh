@@ -27,13 +27,9 @@ THREADS=${THREADS:-2}
 CONNECTIONS=${CONNECTIONS:-16}
 N=${N:-10000}
 
-deploy/install-deps.sh
-SUDO=
-if [ "$(id -u)" -ne 0 ]; then
-    SUDO=sudo
-fi
-make --silent
-$SUDO make --silent install >/dev/null
+# shellcheck source=lib.sh
+source bench/lib.sh
+bench_install
 mkdir -p bench/results
 
 # shellcheck source=../deploy/pgcluster.sh

@@ -44,6 +44,19 @@ class Database:
         self.url = (f"host=127.0.0.1 port={cluster.port} dbname=postgres user=fib_web "
                     "connect_timeout=3")
 
+    @classmethod
+    def create(cls, cluster):
+        """Start cluster, create pg_fib and fib_web (deploy/fib_web.sql) in
+        database postgres, and wait for pg_fib's workers."""
+        cluster.init().start()
+        cluster.wait_ready()
+        db = cls(cluster)
+        with db.su() as conn:
+            conn.execute("CREATE EXTENSION pg_fib")
+        db.run_fib_web_sql()
+        db.wait_workers()
+        return db
+
     def su(self):
         """An autocommit superuser connection."""
         return self.cluster.connect(autocommit=True)
@@ -89,14 +102,7 @@ def database():
         "cron.use_background_workers = on",
     ])
     try:
-        cluster.init().start()
-        cluster.wait_ready()
-        db = Database(cluster)
-        with db.su() as conn:
-            conn.execute("CREATE EXTENSION pg_fib")
-        db.run_fib_web_sql()
-        db.wait_workers()
-        yield db
+        yield Database.create(cluster)
     finally:
         cluster.destroy()
 
