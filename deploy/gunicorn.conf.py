@@ -24,8 +24,11 @@ backlog = 2048
 # turns (requests/s against sync 4 within a round, median), in two runs:
 # sync 2 0.85 and 0.85, sync 8 0.96 and 1.03, gthread 2x4 0.88 and 0.92,
 # gthread 4x2 1.00 and 1.18 (but a p99 of 32 and 44 ms against sync 4's 30
-# and 15).  sync 4 is the simplest of the fastest.  GUNICORN_WORKER_CLASS, GUNICORN_WORKERS and
-# GUNICORN_THREADS override.
+# and 15).  sync 4 is the simplest of the fastest.  A third run, on a
+# day the machine ran at half speed, gave sync 2 1.37, sync 8 0.86,
+# gthread 2x4 1.00 and 4x2 1.11: the machine's noise is as large as the
+# differences, so the choice stays.  GUNICORN_WORKER_CLASS,
+# GUNICORN_WORKERS and GUNICORN_THREADS override.
 worker_class = os.environ.get("GUNICORN_WORKER_CLASS", "sync")
 workers = int(os.environ.get("GUNICORN_WORKERS", "4"))
 threads = int(os.environ.get("GUNICORN_THREADS", "1"))
