@@ -83,7 +83,7 @@ bench-about:
 bench-versions:
 	PG_CONFIG=$(PG_CONFIG) bench/versions.sh $(BASE)
 
-.PHONY: run stop status bench-web
+.PHONY: run stop status bench-web soak
 
 # run starts the whole stack on loopback (PostgreSQL, Gunicorn, Nginx) and
 # prints its URL; stop stops it; status says what runs.  See deploy/run.sh.
@@ -99,3 +99,8 @@ status:
 # bench-web measures the web front through Nginx with wrk (bench/web.sh).
 bench-web:
 	PG_CONFIG=$(PG_CONFIG) bench/web.sh
+
+# soak runs the load mix for ten minutes and plots the memory of every
+# process (bench/soak.py); not part of "make test".
+soak:
+	PG_CONFIG=$(PG_CONFIG) bench/soak.sh

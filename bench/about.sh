@@ -21,19 +21,13 @@ NS=${NS:-"100 1000 8000 8001 10000 100000 1000000 1000000000 1000000000000 10000
 KS=${KS:-"20 100 1000 5000 10000"}
 K_N=1000000000000000000
 
-deploy/install-deps.sh
-SUDO=
-if [ "$(id -u)" -ne 0 ]; then
-    SUDO=sudo
-fi
-make --silent
-$SUDO make --silent install >/dev/null
+# shellcheck source=lib.sh
+source bench/lib.sh
+bench_install
 mkdir -p bench/results
 
 # shellcheck source=../deploy/pgcluster.sh
 source deploy/pgcluster.sh
-# shellcheck source=lib.sh
-source bench/lib.sh
 WORK=$(mktemp -d /tmp/pg_fib-about.XXXXXX)
 chmod 755 "$WORK"
 cleanup() {

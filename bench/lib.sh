@@ -1,5 +1,17 @@
 # lib.sh: functions shared by the benchmark scripts; sourced, not run.
 
+# bench_install: install what is missing (deploy/install-deps.sh), then
+# build and install the extension, so that a benchmark measures this tree.
+bench_install() {
+    local sudo=
+    if [ "$(id -u)" -ne 0 ]; then
+        sudo=sudo
+    fi
+    deploy/install-deps.sh
+    make --silent
+    $sudo make --silent install >/dev/null
+}
+
 # median_us FILE...: the median latency, in microseconds, of pgbench's
 # per-transaction logs (the third field).
 median_us() {

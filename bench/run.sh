@@ -22,20 +22,14 @@ ROUNDS=${ROUNDS:-3}
 SECONDS_PER_RUN=${SECONDS_PER_RUN:-2}
 NS=${NS:-"90 1000 10000 100000 627177"}
 
-deploy/install-deps.sh
-SUDO=
-if [ "$(id -u)" -ne 0 ]; then
-    SUDO=sudo
-fi
-make --silent
-$SUDO make --silent install >/dev/null
+# shellcheck source=lib.sh
+source bench/lib.sh
+bench_install
 mkdir -p bench/results
 cc -O2 -o bench/gmp_direct bench/gmp_direct.c -lgmp
 
 # shellcheck source=../deploy/pgcluster.sh
 source deploy/pgcluster.sh
-# shellcheck source=lib.sh
-source bench/lib.sh
 WORK=$(mktemp -d /tmp/pg_fib-bench.XXXXXX)
 chmod 755 "$WORK"
 cleanup() {

@@ -35,7 +35,8 @@ def per_call_us(f, k=K):
 def main():
     n = int(sys.argv[1])
     url = os.environ["FIB_WEB_DATABASE_URL"]
-    params = {"n": n, "max_digits": 200000}
+    params = {"n": n, "max_digits": 200000, "failed_hold": 30,
+              "application_name": "pg_fib web bench"}
     app = create_app()
 
     @app.get("/bench/const")
@@ -59,19 +60,19 @@ def main():
                      per_call_us(lambda: client.get(f"/api/v1/fib/{n}"))))
     finally:
         db.value = real_value
-    app.extensions["pg_fib_pool"].close()
+    app.extensions["pg_fib_pools"].close()
 
     with psycopg.connect(url, autocommit=True, prepare_threshold=0) as conn:
         rows.append(("psycopg, one connection: prepared SELECT %s::bigint",
                      per_call_us(lambda: conn.execute("SELECT %(n)s::bigint", params).fetchone())))
         rows.append(("psycopg, one connection: the route's query (VALUE_SQL)",
                      per_call_us(lambda: conn.execute(db.VALUE_SQL, params).fetchone())))
-        sql = re.sub(r"%\((\w+)\)s", lambda m: {"n": "$1", "max_digits": "$2"}[m.group(1)],
-                     db.VALUE_SQL.replace("%%", "%"))
-        conn.execute(f"PREPARE v(bigint, bigint) AS {sql}")
+        numbers = {"n": "$1", "max_digits": "$2", "failed_hold": "$3", "application_name": "$4"}
+        sql = re.sub(r"%\((\w+)\)s", lambda m: numbers[m.group(1)], db.VALUE_SQL.replace("%%", "%"))
+        conn.execute(f"PREPARE v(bigint, bigint, double precision, text) AS {sql}")
         times = []
         for _ in range(500):
-            plan = conn.execute(f"EXPLAIN (ANALYZE, TIMING OFF, SUMMARY ON) EXECUTE v({n}, 200000)")
+            plan = conn.execute(f"EXPLAIN (ANALYZE, TIMING OFF, SUMMARY ON) EXECUTE v({n}, 200000, 30, 'pg_fib web bench')")
             for (line,) in plan:
                 if line.startswith("Execution Time"):
                     times.append(float(line.split()[2]) * 1000)

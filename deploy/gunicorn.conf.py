@@ -5,6 +5,8 @@
 # and the environment overrides what is marked so (GUNICORN_BIND, ...).
 
 import os
+import shutil
+import tempfile
 
 # Server socket
 #
@@ -22,8 +24,11 @@ backlog = 2048
 # turns (requests/s against sync 4 within a round, median), in two runs:
 # sync 2 0.85 and 0.85, sync 8 0.96 and 1.03, gthread 2x4 0.88 and 0.92,
 # gthread 4x2 1.00 and 1.18 (but a p99 of 32 and 44 ms against sync 4's 30
-# and 15).  sync 4 is the simplest of the fastest.  GUNICORN_WORKER_CLASS, GUNICORN_WORKERS and
-# GUNICORN_THREADS override.
+# and 15).  sync 4 is the simplest of the fastest.  A third run, on a
+# day the machine ran at half speed, gave sync 2 1.37, sync 8 0.86,
+# gthread 2x4 1.00 and 4x2 1.11: the machine's noise is as large as the
+# differences, so the choice stays.  GUNICORN_WORKER_CLASS,
+# GUNICORN_WORKERS and GUNICORN_THREADS override.
 worker_class = os.environ.get("GUNICORN_WORKER_CLASS", "sync")
 workers = int(os.environ.get("GUNICORN_WORKERS", "4"))
 threads = int(os.environ.get("GUNICORN_THREADS", "1"))
@@ -34,6 +39,12 @@ threads = int(os.environ.get("GUNICORN_THREADS", "1"))
 timeout = 60
 graceful_timeout = 30
 keepalive = 5
+# Each worker is replaced after about this many requests (the jitter keeps
+# them from all restarting at once), so that no slow leak in a library can
+# grow without bound; the master starts the new one before the old one
+# leaves, and requests waiting in the listen queue go to the others.
+max_requests = int(os.environ.get("GUNICORN_MAX_REQUESTS", "20000"))
+max_requests_jitter = int(os.environ.get("GUNICORN_MAX_REQUESTS_JITTER", "2000"))
 
 # Security
 #
@@ -60,7 +71,43 @@ raw_env = [f"FIB_WEB_BEHIND_PROXY={os.environ.get('FIB_WEB_BEHIND_PROXY', 'true'
 accesslog = "-"
 errorlog = "-"
 loglevel = "info"
-access_log_format = '%(h)s "%(r)s" %(s)s %(B)s %(M)sms'
+# One line per request, with the worker's pid and the request's id (Nginx's
+# $request_id, which the app also sets as PostgreSQL's application_name:
+# web/requestid.py).
+access_log_format = '%(h)s "%(r)s" %(s)s %(B)s %(M)sms pid=%(p)s id=%({x-request-id}o)s'
 
 # Process naming
 proc_name = "pg_fib-web"
+
+# Server hooks
+#
+# Metrics (web/metrics.py): each worker writes its own to files in
+# PROMETHEUS_MULTIPROC_DIR, and /metrics adds them up.  The master makes
+# the directory afresh at start (a worker's files must not outlive the
+# server), owned by the workers' user, before any worker imports the app;
+# child_exit drops a dead worker's live gauges.
+
+
+_METRICS_PREFIX = "pg_fib-web-metrics."
+
+
+def on_starting(server):
+    path = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+    if path:
+        shutil.rmtree(path, ignore_errors=True)
+        os.makedirs(path, mode=0o700)
+    else:
+        path = tempfile.mkdtemp(prefix=_METRICS_PREFIX)
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = path
+    os.chown(path, server.cfg.uid, server.cfg.gid)
+
+
+def on_exit(server):
+    path = os.environ["PROMETHEUS_MULTIPROC_DIR"]
+    if os.path.basename(path).startswith(_METRICS_PREFIX):
+        shutil.rmtree(path, ignore_errors=True)
+
+
+def child_exit(server, worker):
+    from prometheus_client import multiprocess
+    multiprocess.mark_process_dead(worker.pid)

@@ -31,6 +31,7 @@ WEB=(
     python3-flask
     python3-psycopg
     python3-psycopg-pool
+    python3-prometheus-client
     gunicorn
     curl
 )
@@ -52,6 +53,8 @@ TEST=(
     wrk
     python3-sqlalchemy
     python3-psycopg2
+    # make soak's plot.
+    python3-matplotlib
     # docker-compose.yml is validated (docker-compose config -q), not run:
     # no Docker engine is needed.
     docker-compose

@@ -57,6 +57,8 @@ primary() {
             "cron.database_name = 'postgres'" \
             "cron.use_background_workers = on" \
             "max_worker_processes = 16" \
+            "log_line_prefix = '%m [%p] %q%u@%d %a: '" \
+            "log_min_duration_statement = 500" \
             "listen_addresses = '*'"
         printf '%s\n' "# Other containers: fib_web (the web front) and the replica." \
             "host all fib_web all scram-sha-256" \

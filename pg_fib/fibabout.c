@@ -17,7 +17,7 @@
  *
  * Digit count and leading digits
  * ------------------------------
- * F(N) for N <= 93 fits in a uint64, and gives its digits at once; so does
+ * F(N) for N <= 92 fits in an int64, and gives its digits at once; so does
  * F(N) for N <= about_exact_max_n(k) (at least FIB_ABOUT_EXACT_MAX_N), built
  * in GMP, for the leading digits.  Above, with phi = (1 + sqrt 5)/2,
  *	 F(N) = phi^N / sqrt 5 * (1 - (-1/phi^2)^N), so
@@ -48,21 +48,31 @@
  * (Ziv's strategy).  The first precision, 128 + ceil(k log2 10) bits,
  * leaves 60 bits of margin, so a second round is rare.
  *
- * Termination.  The loop ends as soon as the width is below the distance
- * from x to the nearest integer (and from y to the nearest integer), and
- * both distances are positive:
+ * Termination.  At precision p the interval of x is x's true value widened
+ * by two terms: the rounding error, below about 2^(64-p), which halves
+ * with every bit Ziv's loop adds, and the bound of c, which does not shrink
+ * with p: t <= 2^-floor(1.388 N) on one side (and 10^k t ln 10 on y's).  So
+ * the loop ends once the rounding error is small enough, provided x's
+ * distance to the nearest integer exceeds t (and y's exceeds y's share of
+ * it):
  *	- x is never an integer: F(N) is a power of ten only for N = 1 and 2
- *	  (F = 1), and N > 93 here.  No other F(N) with N <= 12 is one, and by
+ *	  (F = 1), and N >= 93 here.  No other F(N) with N <= 12 is one, and by
  *	  Carmichael's theorem every F(N) with N > 12 has a prime factor that
  *	  divides no earlier Fibonacci number, so neither 2 (which divides F(3))
- *	  nor 5 (F(5)).
+ *	  nor 5 (F(5)).  Better, the smallest distance of x to an integer over
+ *	  N in [94, 2^63] is 9.5e-22 > 2^-70 (the search below; 0.086 at
+ *	  N = 93), while t <= 2^-129 there: the count's loop always ends.
  *	- y is never an integer: it would mean 10^(d-k) divides F(N), but the
  *	  power of 5 in F(N) is the power of 5 in N (Lucas), at most 5^27 for
  *	  N < 2^64, while this path is taken only when d - k >= 40 (see
- *	  about_exact_max_n).
- * So the loop ends; the cap FIB_ABOUT_MAX_EXTRA_BITS bounds its time and
- * memory, and raises an error rather than loop on.  It is never reached for
- * a bigint n and k <= 10000:
+ *	  about_exact_max_n).  There N > 4.787 (k + 40), so the widening of y by
+ *	  c is below 10^k 2^-(6.64 (k + 40)) = 2^-(3.32 k + 265): the loop for
+ *	  the leading digits ends unless y lies within that of an integer, the
+ *	  same kind of event as reaching the cap, below.
+ * The cap FIB_ABOUT_MAX_EXTRA_BITS bounds the loop's time and memory, and
+ * raises an error rather than loop on, so the loop always ends, and it
+ * returns only digits its bounds prove.  The cap is never reached for a
+ * bigint n and k <= 10000:
  *	- the count: test/python/about_near_integer.py finds, by an exhaustive
  *	  lattice search (the two-dimensional form of the continued fraction of
  *	  log10 phi), the N in [94, 2^63] for which N log10 phi - log10 sqrt 5
@@ -71,10 +81,11 @@
  *	  count never needs more than about 64 + 70 + 3 bits: the first round
  *	  (128 bits) or the second (192) settles it, for every bigint n.
  *	- the leading digits: reaching the cap would take y within
- *	  10^k 2^(67 - p0 - 4096) = 2^-4157 of an integer, i.e. F(N)'s digits
- *	  k+1 onwards starting with about 1250 nines or zeros.  No proof excludes that, but
+ *	  10^k 2^(67 - p0 - 4096) = 2^-4157 of an integer (or within the bound
+ *	  of c above), i.e. F(N)'s digits k+1 onwards starting with about 1250
+ *	  (at least k + 80) nines or zeros.  No proof excludes that, but
  *	  digits of F(N) behave like random ones (the heuristic of the
- *	  table-maker's dilemma): the chance is about 2^-4000 per (n, k), and
+ *	  table-maker's dilemma): the chance is below 2^-265 per (n, k), and
  *	  there are fewer than 2^78 pairs.  Should it happen, the call fails
  *	  with an error; it never returns a digit a wider precision could change.
  *
@@ -121,7 +132,7 @@ PG_FUNCTION_INFO_V1(pg_fib_fib_trailing);
  * it: measured in the server, that costs 1.3 us at N = 2000, 6.7 us at
  * 8000 and 24 us at 20000, against 7 to 10 us for the interval evaluation
  * with k = 20 at any N.  The digit count needs no such path: its interval
- * evaluation takes 0.3 us, and F(N) for N <= 93 fits in a uint64.
+ * evaluation takes 0.3 us, and F(N) for N <= 92 fits in an int64.
  */
 #define FIB_ABOUT_EXACT_MAX_N	8000
 

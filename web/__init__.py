@@ -7,14 +7,26 @@ from_prefixed_env (values that parse as JSON become numbers or booleans).
 
 from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
+from werkzeug.routing import Map
 
 DEFAULTS = {
-    # libpq connection string of the fib_web role.
+    # libpq connection string of the fib_web role on the primary.
     "DATABASE_URL": "host=127.0.0.1 dbname=postgres user=fib_web",
+    # Read replicas (hot standbys of the primary), a JSON list of connection
+    # strings: value lookups go to them in turn (web/pools.py).
+    "REPLICA_URLS": [],
+    # Connections per server (the primary, each replica) and worker.
     "POOL_MIN_SIZE": 1,
     "POOL_MAX_SIZE": 4,
-    # Seconds a request waits for a connection before 503.
+    # Seconds a request waits for a connection of the primary before 503.
     "POOL_TIMEOUT": 5,
+    # Seconds it waits for a replica's before asking the primary, and how
+    # long a replica found down is left alone.
+    "REPLICA_POOL_TIMEOUT": 0.5,
+    "REPLICA_RETRY_SECONDS": 5,
+    # A primary found unreachable is answered for (503) at once for this
+    # long, then tried again.
+    "PRIMARY_RETRY_SECONDS": 1,
     # Below Gunicorn's timeout (deploy/gunicorn.conf.py, 60 s).
     "STATEMENT_TIMEOUT_MS": 30000,
     # Above this many digits /api/v1/fib/<n> gives leading and trailing digits
@@ -22,6 +34,9 @@ DEFAULTS = {
     "VALUE_MAX_DIGITS": 200000,
     # Chunk of /api/v1/fib/<n>/digits, in characters.
     "DIGITS_CHUNK": 262144,
+    # A job that ended failed is answered with its error (503, this
+    # Retry-After) for this long; then asking for F(n) queues it again.
+    "FAILED_JOB_RETRY_SECONDS": 30,
     # Rows per page of /get, and the value shown there up to this many digits.
     "GET_PAGE_SIZE": 100,
     "GET_VALUE_MAX_DIGITS": 1000,
@@ -30,9 +45,23 @@ DEFAULTS = {
 }
 
 
+class _Map(Map):
+    """Werkzeug's URL map without merge_slashes: /api/v1/fib//5 is a 404
+    problem like any other unknown path, not an HTML redirect (the matcher
+    takes the setting when the map is made, so it is set here)."""
+
+    def __init__(self, *args, **kwargs):
+        kwargs["merge_slashes"] = False
+        super().__init__(*args, **kwargs)
+
+
+class _Flask(Flask):
+    url_map_class = _Map
+
+
 def create_app(config=None):
     """The application: DEFAULTS, then FIB_WEB_* variables, then config."""
-    app = Flask(__name__)
+    app = _Flask(__name__)
     app.config.from_mapping(DEFAULTS)
     app.config.from_prefixed_env("FIB_WEB")
     if config:
@@ -42,8 +71,10 @@ def create_app(config=None):
     if app.config["BEHIND_PROXY"]:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1, x_host=1, x_port=1)
 
-    from web import api, db, page, problems, seed
+    from web import api, db, metrics, page, problems, requestid, seed
     problems.init_app(app)
+    requestid.init_app(app)
+    metrics.init_app(app)
     db.init_app(app)
     app.register_blueprint(api.bp)
     app.register_blueprint(seed.bp)

@@ -4,6 +4,8 @@ Integers that can exceed 2^53 (n, m, values, digit counts) are JSON strings,
 which no JavaScript client rounds; small ones (progress, status) are numbers.
 """
 
+import time
+
 import psycopg
 import psycopg_pool
 from flask import Blueprint, Response, current_app, jsonify, request, stream_with_context, url_for
@@ -46,10 +48,14 @@ def _etag(*parts):
 
 def _not_modified(etags):
     """304 when If-None-Match names one of the ETags this value can have:
-    the value never changes, so the client's copy is still right."""
+    the value never changes, so the client's copy is still right.  The
+    comparison is weak (RFC 9110, 13.1.2): Nginx weakens the ETag of a body it
+    gzips, and the client sends back W/"...".  "*" is not taken for a match:
+    whether F(n) can be had at all is for the query to say (a 422, a 202)."""
     if "If-None-Match" not in request.headers:
         return False
-    return any(request.if_none_match.contains(tag) for tag in etags)
+    given = request.if_none_match
+    return not given.star_tag and any(given.contains_weak(tag) for tag in etags)
 
 
 def _cached(response, etag):
@@ -76,7 +82,7 @@ def queued_response(row):
 def check_done(row):
     """Raise the problem of a failed job; True when the row is done."""
     if row["state"] == "failed":
-        raise job_failed(row)
+        raise job_failed(row, int(current_app.config["FAILED_JOB_RETRY_SECONDS"]))
     return row["state"] == "done"
 
 
@@ -144,10 +150,16 @@ def fib_digits(n):
     except Problem:
         digits.close()
         raise
-    if not done:
+    if not done or request.method == "HEAD":
+        # HEAD reads no body: the connection goes back to the pool now.
         digits.close()
+    if not done:
         return queued_response(row)
-    response = Response(stream_with_context(digits.chunks()), mimetype="text/plain")
+    body = iter(()) if request.method == "HEAD" else stream_with_context(digits.chunks())
+    response = Response(body, mimetype="text/plain")
+    # A client that leaves before the first chunk: the connection goes back
+    # when the server closes the response.
+    response.call_on_close(digits.close)
     response.headers["Content-Length"] = str(row["length"])
     response.headers["Content-Disposition"] = f"attachment; filename=fib-{n}.txt"
     return _cached(response, etag)
@@ -184,24 +196,38 @@ def fib_mod(n, m):
 
 @bp.get("/healthz")
 def healthz():
-    """200 when the database answers and the keeper and every compute
-    worker run; 503 otherwise, with what is known."""
+    """200 when the primary answers and the keeper and every compute worker
+    run; 503 otherwise, with what is known.  Each replica is reported (up
+    when it answers as a standby); one that is down does not make the
+    service down, since the primary answers for it."""
+    pools = db.pools()
     try:
         row = db.health()
     except (psycopg.Error, psycopg_pool.PoolTimeout) as error:
         current_app.logger.warning("healthz: %s", error)
-        if isinstance(error, psycopg.OperationalError):
-            db.check_pool()
-        response = jsonify({"status": "down", "database": "down", "keeper": None,
-                            "workers": None, "workers_expected": None})
-        response.status_code = 503
-        response.headers["Retry-After"] = "5"
+        body = {"status": "down", "database": "down", "keeper": None, "workers": None,
+                "workers_expected": None}
+        up = False
     else:
         up = row["keeper"] >= 1 and row["workers"] >= row["workers_expected"]
-        response = jsonify({"status": "up" if up else "down", "database": "up",
-                            "keeper": "up" if row["keeper"] >= 1 else "down",
-                            "workers": row["workers"],
-                            "workers_expected": row["workers_expected"]})
-        response.status_code = 200 if up else 503
+        body = {"status": "up" if up else "down", "database": "up",
+                "keeper": "up" if row["keeper"] >= 1 else "down",
+                "workers": row["workers"], "workers_expected": row["workers_expected"]}
+    body["replicas"] = [_replica_health(server) for server in pools.replicas]
+    response = jsonify(body)
+    response.status_code = 200 if up else 503
+    if not up:
+        response.headers["Retry-After"] = "5"
     response.headers["Cache-Control"] = NO_STORE
     return response
+
+
+def _replica_health(server):
+    if not server.available(time.monotonic()):
+        return {"name": server.name, "state": "down"}
+    try:
+        row = db.replica_health(server)
+    except (psycopg.Error, psycopg_pool.PoolTimeout) as error:
+        current_app.logger.warning("healthz: %s: %s", server.name, error)
+        return {"name": server.name, "state": "down"}
+    return {"name": server.name, "state": "up" if row["in_recovery"] else "not a standby"}

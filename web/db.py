@@ -1,166 +1,210 @@
-"""The database: one psycopg connection pool per process, and every query.
+"""The database: every query, and the pools they run on (web.pools).
 
 Each request issues one parameterised SELECT of a pg_fib function; all of
-them are below, and nowhere else.  The pool's connections prepare every
+them are below, and nowhere else.  The pools' connections prepare every
 statement on its first use (prepare_threshold=0), run in autocommit (each
 SELECT is its own transaction) and carry a statement_timeout below
-Gunicorn's timeout.  The app never computes: Python only slices and formats.
+Gunicorn's timeout.  Each statement first sets application_name to the
+request's id (web.requestid), so that a slow or failed request can be found
+in PostgreSQL's log (%a in log_line_prefix) and in pg_stat_activity: the
+condition of WHERE is a one-time filter, evaluated before anything else the
+statement does.  The app never computes: Python only slices and formats.
 """
-
-import time
 
 import psycopg
 from flask import current_app
-from psycopg.rows import dict_row
-from psycopg_pool import ConnectionPool
+
+from web import requestid
+from web.pools import Pools
 
 # Where a value comes from, the one rule: a row with finished_at set is the
 # memo's; a 'done' row without it is computed inline by this query.
 _SOURCE = "CASE WHEN j.finished_at IS NOT NULL THEN 'memo' ELSE 'computed' END"
 
-# The job of F(n), queued when needed (fib_request), and when it is done the
-# value: whole up to %(max_digits)s digits, else its leading and trailing 20
-# digits, which fib_leading and fib_trailing give in microseconds without
-# building the text (only the columns the routes use: parsing timestamps
-# costs).
+# The condition every statement ends with: the request's id as the
+# session's application_name, set before the rest of the statement runs
+# (a one-time filter, checked before any row is made), so that its log
+# lines, an error's too, carry the id.  The arguments of pg_fib's
+# IMMUTABLE functions therefore come from a row (_N, _N_M), never as bare
+# parameters: the planner would call such a function on constants while
+# planning, before the filter runs, and an error would be logged under the
+# previous request's id.
+_TAGGED = "WHERE (SELECT pg_catalog.set_config('application_name', %(application_name)s, false)) IS NOT NULL"
+_N = "(SELECT %(n)s::bigint AS n OFFSET 0) AS a"
+_N_M = "(SELECT %(n)s::bigint AS n, %(m)s::bigint AS m OFFSET 0) AS a"
+
+# The job of F(n) as a lateral row j: queued when needed (fib_request),
+# except that a job which ended failed less than %(failed_hold)s seconds
+# ago is reported as it is (fib_request would queue it again at once, and a
+# client would never see why it failed); after that, asking queues it again.
+_JOB = """
+fib_status(%(n)s) AS s
+CROSS JOIN LATERAL (
+    SELECT CASE WHEN s.state = 'failed'
+                 AND s.finished_at > now() - make_interval(secs => %(failed_hold)s)
+                THEN s ELSE fib_request(%(n)s) END AS job
+    OFFSET 0) AS r
+CROSS JOIN LATERAL (SELECT (r.job).*) AS j
+"""
+
+# The job of F(n), and when it is done the value: whole up to
+# %(max_digits)s digits, else its leading and trailing 20 digits, which
+# fib_leading and fib_trailing give in microseconds without building the
+# text (only the columns the routes use: parsing timestamps costs); last,
+# the seconds the database has spent on the statement.
 VALUE_SQL = f"""
 SELECT j.n, j.state, j.progress, j.digits, j.error, {_SOURCE} AS source,
        current_setting('pg_fib.sync_max_n')::bigint AS sync_max_n,
        fib_sign(j.n) < 0 AS negative,
        CASE WHEN j.state = 'done' AND j.digits <= %(max_digits)s THEN fib_text(j.n) END AS value,
        CASE WHEN j.state = 'done' AND j.digits > %(max_digits)s THEN fib_leading(j.n, 20) END AS leading,
-       CASE WHEN j.state = 'done' AND j.digits > %(max_digits)s THEN fib_trailing(j.n, 20) END AS trailing
-FROM fib_request(%(n)s) AS j
+       CASE WHEN j.state = 'done' AND j.digits > %(max_digits)s THEN fib_trailing(j.n, 20) END AS trailing,
+       extract(epoch FROM clock_timestamp() - statement_timestamp())::float8 AS db_seconds
+FROM {_JOB}
+{_TAGGED}
 """
 
 # The job as it stands, queuing nothing; NULL columns when F(n) was never
 # requested nor memoized.
-JOB_SQL = f"SELECT j.*, {_SOURCE} AS source FROM fib_status(%(n)s) AS j"
+JOB_SQL = f"SELECT j.*, {_SOURCE} AS source FROM fib_status(%(n)s) AS j {_TAGGED}"
 
-MOD_SQL = "SELECT fib_mod(%(n)s, %(m)s) AS value"
+MOD_SQL = f"SELECT fib_mod(a.n, a.m) AS value FROM {_N_M} {_TAGGED}"
 
 # The full decimal in chunks, for a server-side cursor: the first row carries
 # the job; when it is done, every row carries one chunk of the text, which
 # the server builds once.
-DIGITS_SQL = """
+DIGITS_SQL = f"""
 SELECT j.n, j.state, j.progress, j.digits, j.error, length(t.t) AS length,
        substr(t.t, i.i::integer, %(chunk)s) AS chunk
-FROM fib_request(%(n)s) AS j
+FROM {_JOB}
 LEFT JOIN LATERAL (SELECT fib_text(j.n) AS t WHERE j.state = 'done' OFFSET 0) AS t ON true
 LEFT JOIN LATERAL generate_series(1, length(t.t), %(chunk)s) AS i(i) ON true
+{_TAGGED}
 """
 
 # A page of the memo (fib_web_memo_page, deploy/fib_web.sql), with the value
 # when it is short.
-MEMO_PAGE_SQL = """
+MEMO_PAGE_SQL = f"""
 SELECT p.n, p.digits, CASE WHEN p.digits <= %(max_digits)s THEN fib_text(p.n) END AS value
 FROM fib_web_memo_page(%(after)s, %(limit)s) AS p
+{_TAGGED}
 """
 
 # What can be said of F(n) for every bigint n, exactly and in microseconds
 # (extension 1.1), and whether the value itself can be had: |n| up to this
 # role's pg_fib.max_n.
-ABOUT_SQL = """
-SELECT fib_digits(%(n)s) AS digits, fib_leading(%(n)s, 20) AS leading,
-       fib_trailing(%(n)s, 20) AS trailing, fib_sign(%(n)s) < 0 AS negative,
-       abs(%(n)s::numeric) <= current_setting('pg_fib.max_n')::numeric AS computable
+ABOUT_SQL = f"""
+SELECT fib_digits(a.n) AS digits, fib_leading(a.n, 20) AS leading,
+       fib_trailing(a.n, 20) AS trailing, fib_sign(a.n) < 0 AS negative,
+       abs(a.n::numeric) <= current_setting('pg_fib.max_n')::numeric AS computable
+FROM {_N}
+{_TAGGED}
 """
 
-# The keeper and the compute workers (fib_web_health, deploy/fib_web.sql).
-HEALTH_SQL = "SELECT * FROM fib_web_health()"
+# The keeper and the compute workers, and whether the server is a standby
+# (fib_web_health, deploy/fib_web.sql).
+HEALTH_SQL = f"SELECT * FROM fib_web_health() {_TAGGED}"
+
+# The queue and the memo at a glance, for /metrics (fib_web_stats,
+# deploy/fib_web.sql).
+STATS_SQL = f"SELECT * FROM fib_web_stats() {_TAGGED}"
 
 
 def init_app(app):
-    """Create this process's pool (Gunicorn imports the app in each worker,
-    after the fork) and open it without waiting for the database."""
+    """Create this process's pools (Gunicorn imports the app in each worker,
+    after the fork) and open them without waiting for the database."""
+    from web import metrics
     timeout_ms = int(app.config["STATEMENT_TIMEOUT_MS"])
-    pool = ConnectionPool(
+    app.extensions["pg_fib_pools"] = Pools(
         app.config["DATABASE_URL"],
+        replica_urls(app.config["REPLICA_URLS"]),
         min_size=int(app.config["POOL_MIN_SIZE"]),
         max_size=int(app.config["POOL_MAX_SIZE"]),
         timeout=float(app.config["POOL_TIMEOUT"]),
-        kwargs={
+        replica_timeout=float(app.config["REPLICA_POOL_TIMEOUT"]),
+        retry_seconds=float(app.config["REPLICA_RETRY_SECONDS"]),
+        primary_retry_seconds=float(app.config["PRIMARY_RETRY_SECONDS"]),
+        connect_kwargs={
             "autocommit": True,
             "prepare_threshold": 0,
-            "row_factory": dict_row,
             "connect_timeout": 3,
-            "application_name": "pg_fib web",
+            "application_name": requestid.APPLICATION_NAME,
             "options": f"-c statement_timeout={timeout_ms}",
         },
-        open=False,
-        name="pg_fib-web",
+        on_query=metrics.count_query,
     )
-    pool.open(wait=False)
-    app.extensions["pg_fib_pool"] = pool
 
 
-def _pool():
-    return current_app.extensions["pg_fib_pool"]
+def replica_urls(setting):
+    """FIB_WEB_REPLICA_URLS: a JSON list of libpq connection strings (from
+    the environment), a list (from a config mapping), or empty."""
+    if not setting:
+        return []
+    if isinstance(setting, str):
+        return [setting]
+    return list(setting)
 
 
-def check_pool():
-    """Drop the pool's broken idle connections (after a connection error)."""
-    try:
-        _pool().check()
-    except Exception:  # the pool reports its own failures in its log
-        pass
+def pools():
+    return current_app.extensions["pg_fib_pools"]
 
 
-def _one(sql, params):
-    return _run(sql, params, lambda cursor: cursor.fetchone())
+def _run(sql, params, fetch, read):
+    params = dict(params, application_name=requestid.application_name())
+    return pools().run(lambda server: server.query(sql, params, fetch), read=read)
 
 
-def _run(sql, params, fetch):
-    """fetch(cursor) of one query.  A pooled connection that the server
-    closed (after a restart) fails the first query sent on it: then the pool
-    checks its idle connections and the query runs once more on another one.
-    Every query here may run twice: fib_request is idempotent."""
-    for attempt in (1, 2):
-        conn = None
-        try:
-            with _pool().connection() as conn:
-                return fetch(conn.execute(sql, params))
-        except psycopg.OperationalError:
-            if attempt == 2 or conn is None or not conn.broken:
-                raise
-            check_pool()
+def _one(sql, params, read):
+    return _run(sql, params, lambda cursor: cursor.fetchone(), read)
+
+
+def _failed_hold():
+    return float(current_app.config["FAILED_JOB_RETRY_SECONDS"])
 
 
 def value(n, max_digits):
-    """The job row of F(n) with its value when done (VALUE_SQL)."""
-    return _one(VALUE_SQL, {"n": n, "max_digits": max_digits})
-
-
-def timed_value(n, max_digits):
-    """value(n), and the seconds the query took, measured around it."""
-    start = time.perf_counter()
-    row = value(n, max_digits)
-    return row, time.perf_counter() - start
+    """The job row of F(n) with its value when done (VALUE_SQL), from a
+    replica when one has it."""
+    return _one(VALUE_SQL, {"n": n, "max_digits": max_digits, "failed_hold": _failed_hold()},
+                read=True)
 
 
 def job(n):
-    return _one(JOB_SQL, {"n": n})
+    """The job as the queue, on the primary, has it."""
+    return _one(JOB_SQL, {"n": n}, read=False)
 
 
 def mod(n, m):
-    return _one(MOD_SQL, {"n": n, "m": m})["value"]
+    return _one(MOD_SQL, {"n": n, "m": m}, read=True)["value"]
 
 
 def memo_page(after, limit, max_digits):
     return _run(MEMO_PAGE_SQL, {"after": after, "limit": limit, "max_digits": max_digits},
-                lambda cursor: cursor.fetchall())
+                lambda cursor: cursor.fetchall(), read=True)
 
 
 def about(n):
-    return _one(ABOUT_SQL, {"n": n})
+    return _one(ABOUT_SQL, {"n": n}, read=True)
 
 
 def health():
-    return _one(HEALTH_SQL, {})
+    """fib_web_health() on the primary."""
+    return _one(HEALTH_SQL, {}, read=False)
+
+
+def replica_health(server):
+    """fib_web_health() on one replica, asked directly (not in turn)."""
+    params = {"application_name": requestid.application_name()}
+    return server.query(HEALTH_SQL, params, lambda cursor: cursor.fetchone())
+
+
+def stats():
+    return _one(STATS_SQL, {}, read=False)
 
 
 class Digits:
-    """The decimal of F(n), read in chunks from a server-side cursor.
+    """The decimal of F(n), read in chunks from a server-side cursor, on a
+    replica when one has the value.
 
     open() runs the query and fetches the first row (the job); chunks()
     yields the text chunk by chunk and then gives the connection back, as
@@ -170,21 +214,29 @@ class Digits:
     def __init__(self, n, chunk):
         self.n = n
         self.chunk = chunk
+        self._pool = None
         self._conn = None
         self._cursor = None
         self.first = None
 
     def open(self):
-        self._conn = _pool().getconn()
+        params = {"n": self.n, "chunk": self.chunk, "failed_hold": _failed_hold(),
+                  "application_name": requestid.application_name()}
+        self.first = pools().run(lambda server: self._open_on(server, params), read=True)
+        return self.first
+
+    def _open_on(self, server, params):
+        self._pool, self._conn = server.getconn()
         try:
             self._conn.autocommit = False  # a named cursor lives in a transaction
             self._cursor = self._conn.cursor(name="pg_fib_digits")
-            self._cursor.execute(DIGITS_SQL, {"n": self.n, "chunk": self.chunk})
-            self.first = self._cursor.fetchone()
+            self._cursor.execute(DIGITS_SQL, params)
+            first = self._cursor.fetchone()
+            server.answered()
+            return first
         except BaseException:
             self.close()
             raise
-        return self.first
 
     def chunks(self):
         try:
@@ -207,4 +259,4 @@ class Digits:
             conn.autocommit = True
         except psycopg.Error:
             pass  # a broken connection: the pool discards it
-        _pool().putconn(conn)
+        self._pool.putconn(conn)

@@ -34,7 +34,10 @@ def index():
             context["problem"] = problem
             if "about" in problem.extra:
                 # beyond this role's pg_fib.max_n: say what can still be said
-                context["about"] = db.about(n)
+                try:
+                    context["about"] = db.about(n)
+                except (psycopg.Error, psycopg_pool.PoolTimeout):
+                    pass  # the refusal alone, then
         except (psycopg.Error, psycopg_pool.PoolTimeout) as error:
             context["problem"] = as_problem(error)
         if context["problem"] is not None:

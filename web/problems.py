@@ -9,7 +9,7 @@ database.  No error is ever answered with a stack trace or a 500.
 
 import psycopg
 import psycopg_pool
-from flask import json, make_response
+from flask import current_app, json, make_response
 from werkzeug.exceptions import HTTPException
 
 PROBLEM_JSON = "application/problem+json"
@@ -51,8 +51,9 @@ UNREACHABLE = (503, "Database unreachable", 5)
 
 # A job that ended failed: the worker ran out of memory or was cancelled.
 # Not the client's fault (not 4xx) and not a bug (not 500); asking again
-# queues the job again, so 503 with Retry-After says the truth.
-JOB_FAILED = (503, "Computation failed", 30)
+# after Retry-After (FAILED_JOB_RETRY_SECONDS) queues the job again, so 503
+# with Retry-After says the truth.
+JOB_FAILED = (503, "Computation failed")
 
 
 class Problem(Exception):
@@ -115,10 +116,18 @@ def unreachable(error):
                    slug="database-unreachable", retry_after=retry)
 
 
-def job_failed(job):
-    status, title, retry = JOB_FAILED
+def job_failed(job, retry_after):
+    status, title = JOB_FAILED
     return Problem(status, title, f"The computation of F({job['n']}) failed: {job['error']}",
-                   slug="job-failed", retry_after=retry, n=str(job["n"]), state=job["state"])
+                   slug="job-failed", retry_after=retry_after, n=str(job["n"]),
+                   state=job["state"])
+
+
+def _log_unreachable(error):
+    """One line in Gunicorn's error log per 503 of an unreachable database,
+    with what psycopg said (the request id is in the access log line)."""
+    current_app.logger.warning("database unreachable: %s: %s",
+                                     type(error).__name__, str(error).strip())
 
 
 def init_app(app):
@@ -130,15 +139,14 @@ def init_app(app):
 
     @app.errorhandler(psycopg.Error)
     def _database(error):
-        if isinstance(error, psycopg.OperationalError):
-            # A dead connection: have the pool test its idle ones now rather
-            # than hand each of them to one more failing request.
-            from web import db
-            db.check_pool()
-        return problem_response(from_database_error(error))
+        problem = from_database_error(error)
+        if problem.slug == "database-unreachable":
+            _log_unreachable(error)
+        return problem_response(problem)
 
     @app.errorhandler(psycopg_pool.PoolTimeout)
     def _pool_timeout(error):
+        _log_unreachable(error)
         return problem_response(unreachable(error))
 
     @app.errorhandler(HTTPException)

@@ -17,6 +17,7 @@ import re
 import runpy
 import shlex
 import subprocess
+import types
 from unittest import mock
 
 import yaml
@@ -349,7 +350,9 @@ def gunicorn_settings(root, env):
     clean = {k: v for k, v in os.environ.items() if not k.startswith(("GUNICORN_", "FIB_WEB_"))}
     with mock.patch.dict(os.environ, dict(clean, **env), clear=True):
         settings = runpy.run_path(os.path.join(root, "deploy", "gunicorn.conf.py"))
-    return {k: v for k, v in settings.items() if not k.startswith("_") and k != "os"}
+    # Settings, not the modules it imports nor its hooks (the same code).
+    return {k: v for k, v in settings.items()
+            if not k.startswith("_") and not callable(v) and not isinstance(v, types.ModuleType)}
 
 
 def nginx_differences(root, nginx_env, run_defaults, run_gunicorn_port):

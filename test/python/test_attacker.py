@@ -215,6 +215,7 @@ def test_the_web_helpers_are_refused_to_a_plain_role(node):
     try:
         assert a.refused("SELECT * FROM public.fib_web_memo_page(0, 10)") == "42501"
         assert a.refused("SELECT * FROM public.fib_web_health()") == "42501"
+        assert a.refused("SELECT * FROM public.fib_web_stats()") == "42501"
     finally:
         a.conn.close()
 

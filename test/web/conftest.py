@@ -44,6 +44,19 @@ class Database:
         self.url = (f"host=127.0.0.1 port={cluster.port} dbname=postgres user=fib_web "
                     "connect_timeout=3")
 
+    @classmethod
+    def create(cls, cluster):
+        """Start cluster, create pg_fib and fib_web (deploy/fib_web.sql) in
+        database postgres, and wait for pg_fib's workers."""
+        cluster.init().start()
+        cluster.wait_ready()
+        db = cls(cluster)
+        with db.su() as conn:
+            conn.execute("CREATE EXTENSION pg_fib")
+        db.run_fib_web_sql()
+        db.wait_workers()
+        return db
+
     def su(self):
         """An autocommit superuser connection."""
         return self.cluster.connect(autocommit=True)
@@ -72,7 +85,7 @@ class Database:
         with self.su() as conn:
             while True:
                 keeper, workers, expected = conn.execute(
-                    "SELECT * FROM fib_web_health()").fetchone()
+                    "SELECT keeper, workers, workers_expected FROM fib_web_health()").fetchone()
                 if keeper >= 1 and workers >= expected:
                     return
                 assert time.monotonic() < deadline, "pg_fib's workers did not start"
@@ -89,14 +102,7 @@ def database():
         "cron.use_background_workers = on",
     ])
     try:
-        cluster.init().start()
-        cluster.wait_ready()
-        db = Database(cluster)
-        with db.su() as conn:
-            conn.execute("CREATE EXTENSION pg_fib")
-        db.run_fib_web_sql()
-        db.wait_workers()
-        yield db
+        yield Database.create(cluster)
     finally:
         cluster.destroy()
 
@@ -112,7 +118,7 @@ def make_app(database, **config):
 def app(database):
     app = make_app(database)
     yield app
-    app.extensions["pg_fib_pool"].close()
+    app.extensions["pg_fib_pools"].close()
 
 
 @pytest.fixture
@@ -137,8 +143,9 @@ def _wait_http(url, timeout=20.0):
 class Stack:
     """Gunicorn serving web/ as fib_web, and Nginx in front of it."""
 
-    def __init__(self, database, rate="2000r/s", burst="4000"):
+    def __init__(self, database, rate="2000r/s", burst="4000", env=None):
         self.database = database
+        self.env = env or {}
         self.dir = tempfile.mkdtemp(prefix="pg_fib-web.")
         os.chmod(self.dir, 0o755)
         self.gunicorn_port = free_port()
@@ -154,7 +161,7 @@ class Stack:
         env = dict(os.environ,
                    FIB_WEB_DATABASE_URL=self.database.url,
                    GUNICORN_BIND=f"127.0.0.1:{self.gunicorn_port}",
-                   GUNICORN_WORKERS="2")
+                   GUNICORN_WORKERS="2", **self.env)
         with open(self.gunicorn_log, "ab") as log:
             self.gunicorn = subprocess.Popen(
                 ["gunicorn", "--config", os.path.join(ROOT, "deploy", "gunicorn.conf.py"),
@@ -165,6 +172,10 @@ class Stack:
         _wait_http(self.gunicorn_url + "/healthz")
         _wait_http(self.url + "/healthz")
         return self
+
+    def reload_nginx(self):
+        subprocess.run(["nginx", "-q", "-p", self.nginx_dir, "-c", self.nginx_conf, "-s", "reload"],
+                       check=True)
 
     def gunicorn_lines(self, needle):
         """Gunicorn's access-log lines that contain needle."""

@@ -32,15 +32,17 @@ def _read_chunked(data):
         data = data[size + 2:]
 
 
-def raw(url_base, request_line, headers=(), timeout=30):
+def raw(url_base, request_line, headers=(), timeout=30, source=None):
     """Send request_line (bytes or str) with headers to url_base
-    ("http://127.0.0.1:port") and return the Answer."""
+    ("http://127.0.0.1:port"), from the address source when given, and
+    return the Answer."""
     host, port = url_base.split("//")[1].split(":")
     if isinstance(request_line, str):
         request_line = request_line.encode()
     head = [request_line, f"Host: {host}:{port}".encode(), b"Connection: close"]
     head += [h.encode() if isinstance(h, str) else h for h in headers]
-    with socket.create_connection((host, int(port)), timeout=timeout) as s:
+    with socket.create_connection((host, int(port)), timeout=timeout,
+                                  source_address=(source, 0) if source else None) as s:
         s.sendall(b"\r\n".join(head) + b"\r\n\r\n")
         data = b""
         while True:
@@ -62,5 +64,5 @@ def raw(url_base, request_line, headers=(), timeout=30):
     return Answer(status, headers, body)
 
 
-def get(url_base, path, headers=(), timeout=30):
-    return raw(url_base, f"GET {path} HTTP/1.1", headers, timeout)
+def get(url_base, path, headers=(), timeout=30, source=None):
+    return raw(url_base, f"GET {path} HTTP/1.1", headers, timeout, source)

@@ -44,6 +44,13 @@ def test_about_of_any_bigint_n_is_what_the_database_says(client, database, n):
     assert "value_url" not in body, "beyond fib_web's pg_fib.max_n: no link to a value"
 
 
+@pytest.mark.parametrize("n", [MAX_N, -MAX_N])
+def test_about_links_to_the_value_up_to_exactly_the_limit(client, n):
+    body = client.get(f"/api/v1/fib/{n}/about").get_json()
+    assert body["value_url"] == f"/api/v1/fib/{n}"
+    assert body["digits"] == "20898764"
+
+
 def test_about_10_18_is_known(client):
     body = client.get(f"/api/v1/fib/{BIG}/about").get_json()
     assert (body["digits"], body["leading"], body["trailing"]) == (

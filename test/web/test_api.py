@@ -204,7 +204,7 @@ def test_n_beyond_the_roles_max_n_is_422_saying_the_limit(database):
         # fib_mod allocates nothing and is not bound by max_n.
         assert client.get("/api/v1/fib/4000001/mod/10").status_code == 200
     finally:
-        app.extensions["pg_fib_pool"].close()
+        app.extensions["pg_fib_pools"].close()
         with database.su() as su:
             su.execute("ALTER ROLE fib_web RESET pg_fib.max_n")
 
@@ -228,7 +228,7 @@ def test_statement_timeout_is_504(database):
         r = app.test_client().get("/api/v1/fib/2999999")
         assert_problem(r, 504, "57014")
     finally:
-        app.extensions["pg_fib_pool"].close()
+        app.extensions["pg_fib_pools"].close()
 
 
 def test_an_unreachable_database_is_503_with_retry_after(database):
@@ -246,7 +246,7 @@ def test_an_unreachable_database_is_503_with_retry_after(database):
         r = client.get("/?n=5")
         assert r.status_code == 503 and b"cannot be reached" in r.data
     finally:
-        app.extensions["pg_fib_pool"].close()
+        app.extensions["pg_fib_pools"].close()
 
 
 def test_healthz_reports_database_and_workers(client):
@@ -258,15 +258,13 @@ def test_healthz_reports_database_and_workers(client):
         assert time.monotonic() < deadline, r.get_json()
         time.sleep(0.2)
     assert r.get_json() == {"status": "up", "database": "up", "keeper": "up", "workers": 2,
-                            "workers_expected": 2}
+                            "workers_expected": 2, "replicas": []}
     assert r.headers["Cache-Control"] == "no-store"
 
 
-def test_a_failed_job_is_shown_by_its_status_url(client, database):
-    """A cancelled job fails at once: its status URL gives it with 200 and
-    its error; GET /api/v1/fib/<n> asks for it again (fib_request requeues a
-    failed job), so it answers 202 rather than the failure."""
-    n = 50000000 + random.randrange(1, 1000)
+def fail_a_job(client, database, n):
+    """Queue F(n) and cancel its worker while it computes: a cancelled job
+    fails at once."""
     assert client.get(f"/api/v1/fib/{n}").status_code == 202
     with database.su() as su:
         deadline = time.monotonic() + 30
@@ -277,9 +275,35 @@ def test_a_failed_job_is_shown_by_its_status_url(client, database):
         while su.execute("SELECT state FROM fib_status(%s)", (n,)).fetchone()[0] != "failed":
             assert time.monotonic() < deadline
             time.sleep(0.02)
-    job = client.get(f"/api/v1/fib/{n}/job")
-    assert job.status_code == 200
-    assert job.get_json()["state"] == "failed" and job.get_json()["error"]
+
+
+def test_a_failed_job_is_a_503_problem_then_asked_again(database):
+    """A real failed job: its value URL answers the failure (503 with
+    Retry-After and the worker's error) for FAILED_JOB_RETRY_SECONDS, its
+    status URL the job with 200; after that, asking queues it again (202)."""
+    app = make_app(database, FAILED_JOB_RETRY_SECONDS=3)
+    try:
+        client = app.test_client()
+        n = 50000000 + random.randrange(1, 1000)
+        fail_a_job(client, database, n)
+        for url in (f"/api/v1/fib/{n}", f"/api/v1/fib/{n}/digits", f"/calculate/{n}"):
+            r = client.get(url)
+            body = assert_problem(r, 503)
+            assert r.headers["Retry-After"] == "3"
+            assert body["type"] == "/problems/job-failed" and body["state"] == "failed"
+            assert "cancel" in body["detail"], body
+        page = client.get(f"/?n={n}")
+        assert page.status_code == 503 and b"cancel" in page.data
+        job = client.get(f"/api/v1/fib/{n}/job")
+        assert job.status_code == 200
+        assert job.get_json()["state"] == "failed" and job.get_json()["error"]
+        time.sleep(3.1)
+        assert client.get(f"/api/v1/fib/{n}").status_code == 202
+        assert client.get(f"/api/v1/fib/{n}/job").get_json()["state"] in ("queued", "running")
+        with database.su() as su:
+            assert su.execute("SELECT state FROM fib_wait(%s, '60 s')", (n,)).fetchone() == ("done",)
+    finally:
+        app.extensions["pg_fib_pools"].close()
 
 
 def test_a_failed_job_row_is_a_503_problem(app):
@@ -292,6 +316,85 @@ def test_a_failed_job_row_is_a_503_problem(app):
     assert response.status_code == 503 and response.mimetype == PROBLEM
     assert int(response.headers["Retry-After"]) > 0
     assert "out of memory" in response.get_json(force=True)["detail"]
+
+
+def test_head_of_digits_gives_its_connection_back(database):
+    """HEAD never reads the streamed body: the connection still goes back
+    to the pool (4 HEADs would otherwise leave a pool of 4 empty)."""
+    app = make_app(database, POOL_MAX_SIZE=2, POOL_TIMEOUT=2)
+    try:
+        client = app.test_client()
+        for _ in range(6):
+            r = client.head("/api/v1/fib/77/digits")
+            assert r.status_code == 200 and r.headers["Content-Length"] == str(len(decimal(77)))
+            assert r.data == b""
+        assert client.get("/api/v1/fib/77").status_code == 200
+        stats = app.extensions["pg_fib_pools"].primary.pool.get_stats()
+        assert stats["pool_available"] == stats["pool_size"]
+    finally:
+        app.extensions["pg_fib_pools"].close()
+
+
+def test_if_none_match_star_and_weak_tags(client):
+    """'*' is no match (the query decides: a 422 stays a 422); a weak tag,
+    as Nginx sends after gzipping, matches for If-None-Match."""
+    etag = client.get("/api/v1/fib/2000").headers["ETag"]
+    assert client.get("/api/v1/fib/2000", headers={"If-None-Match": f"W/{etag}"}).status_code == 304
+    assert client.get("/api/v1/fib/2000", headers={"If-None-Match": "*"}).status_code == 200
+    assert_problem(client.get("/api/v1/fib/9223372036854775807", headers={"If-None-Match": "*"}),
+                   422, "54000")
+    assert_problem(client.get("/api/v1/fib/10/mod/0", headers={"If-None-Match": "*"}), 422, "22023")
+
+
+def test_doubled_slashes_are_404_problems(client):
+    for url in ("/api/v1/fib//5", "//api/v1/fib/5", "/api/v1//fib/5/digits"):
+        assert_problem(client.get(url), 404)
+
+
+def test_every_response_carries_its_request_id(client, database):
+    """A well-formed X-Request-Id is kept (Nginx's), any other replaced; the
+    id is the application_name of the request's statements."""
+    given = "0123456789abcdef0123456789abcdef"
+    for url in ("/api/v1/fib/5", "/api/v1/fib/x", "/nothing", "/healthz"):
+        assert client.get(url, headers={"X-Request-Id": given}).headers["X-Request-Id"] == given
+    for bad in ("", "short", "x" * 49, "id with spaces", "id\u00e9"):
+        got = client.get("/api/v1/fib/5", headers={"X-Request-Id": bad}).headers["X-Request-Id"]
+        assert got != bad and re.fullmatch(r"[0-9a-f]{32}", got)
+    # The statements of a request set its id as application_name (it stays
+    # on the pooled connection until the next request's).
+    tagged = f"feedbeef{random.randrange(10 ** 12):012d}"
+    client.get("/api/v1/fib/6", headers={"X-Request-Id": tagged})
+    with database.su() as su:
+        names = [row[0] for row in su.execute(
+            "SELECT application_name FROM pg_stat_activity WHERE usename = 'fib_web'")]
+    assert f"pg_fib web {tagged}" in names, names
+
+
+def test_metrics_count_requests_queries_and_the_queue(client):
+    before = client.get("/metrics").get_data(as_text=True)
+    for _ in range(3):
+        client.get("/api/v1/fib/31")
+    client.get("/api/v1/fib/x")
+    r = client.get("/metrics")
+    assert r.status_code == 200 and r.headers["Content-Type"].startswith("text/plain; version=0.0.4")
+    assert r.headers["Cache-Control"] == "no-store"
+    text = r.get_data(as_text=True)
+
+    def value(text, line):
+        found = [l.rsplit(" ", 1)[1] for l in text.splitlines() if l.startswith(line + " ")]
+        return float(found[0]) if found else 0.0
+
+    ok = 'fib_web_http_requests_total{route="/api/v1/fib/<n>",status="200"}'
+    assert value(text, ok) - value(before, ok) == 3
+    bad = 'fib_web_http_requests_total{route="/api/v1/fib/<n>",status="400"}'
+    assert value(text, bad) - value(before, bad) == 1
+    assert value(text, 'fib_web_queries_total{outcome="ok",server="primary"}') >= 3
+    assert 'fib_web_http_request_duration_seconds_bucket{le="0.1",route="/api/v1/fib/<n>"}' in text
+    assert value(text, 'fib_web_pool_connections{server="primary",state="max"}') == 4
+    assert value(text, "pg_fib_up") == 1
+    for state in ("queued", "running", "done", "failed"):
+        assert f'pg_fib_jobs{{state="{state}"}}' in text
+    assert "pg_fib_memo_rows" in text and "pg_fib_inline_computations_total" in text
 
 
 def test_unknown_routes_and_methods_are_problems(client):
@@ -325,7 +428,7 @@ def test_a_restart_of_the_database_costs_no_request(database):
             assert r.status_code == 200, r.get_data(as_text=True)
             assert r.get_json()["value"] == decimal(n)
     finally:
-        app.extensions["pg_fib_pool"].close()
+        app.extensions["pg_fib_pools"].close()
 
 
 def test_proxy_fix_only_when_told(database):
@@ -346,4 +449,4 @@ def test_proxy_fix_only_when_told(database):
             assert body["remote_addr"] == expected
             assert (body["host"] == "fib.example") is behind
         finally:
-            app.extensions["pg_fib_pool"].close()
+            app.extensions["pg_fib_pools"].close()

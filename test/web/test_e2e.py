@@ -4,6 +4,7 @@ import concurrent.futures
 import hashlib
 import os
 import random
+import re
 import time
 
 import pytest
@@ -171,11 +172,14 @@ def test_database_stopped_gives_503_and_recovery_after_start(stack, database):
         assert http.get(stack.url, "/api/v1/fib/32").status == 200
     finally:
         database.start()
-    deadline = time.monotonic() + 60
-    while http.get(stack.url, "/healthz").status != 200:
-        assert time.monotonic() < deadline, "no recovery within 60 s"
-        time.sleep(0.5)
-    recovered = time.monotonic() - deadline + 60
-    print(f"healthz 200 again {recovered:.1f} s after the database started")
-    for _ in range(8):  # every worker's pool has recovered
-        assert http.get(stack.url, f"/api/v1/fib/{random.randrange(6000, 7000)}").status == 200
+    # Every Gunicorn worker answers again by itself: one that found the
+    # database down answers 503 at once for PRIMARY_RETRY_SECONDS (1 s,
+    # counted from a failure before database.start()), and then its next
+    # request probes the server with a fresh pool.  So a second after the
+    # start, every request is answered, the first of each worker too.
+    time.sleep(1.0)
+    for i in range(20):
+        r = http.get(stack.url, f"/api/v1/fib/{6000 + i}")
+        assert r.status == 200, (i, r.body, "".join(stack.gunicorn_lines("")[-30:]))
+    health = http.get(stack.url, "/healthz")
+    assert health.status == 200, health.body

@@ -113,7 +113,8 @@ def test_every_route_works_as_fib_web(client):
                         ("/api/v1/fib/32/digits", 200), ("/api/v1/fib/32/mod/10", 200),
                         ("/calculate/32", 200), ("/calculate_v2/32", 200),
                         ("/calculate_v3/32", 200), ("/calculate_v4/c/32", 200),
-                        ("/get", 200), ("/healthz", 200), ("/?n=32", 200), ("/", 200)]:
+                        ("/get", 200), ("/healthz", 200), ("/metrics", 200), ("/?n=32", 200),
+                        ("/", 200)]:
         assert client.get(url).status_code == status, url
 
 

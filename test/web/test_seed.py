@@ -3,6 +3,7 @@
 import random
 import re
 
+import gmpy2
 import pytest
 
 import oracle
@@ -78,6 +79,14 @@ def test_seed_routes_reject_bad_n(client):
         assert_problem(client.get(url), 400)
 
 
+def digit_count(n):
+    """The digits of F(n), n >= 1, without its decimal: GMP's count is exact
+    or one too many."""
+    f = gmpy2.fib(n)
+    d = gmpy2.num_digits(f, 10)
+    return d if f >= gmpy2.mpz(10) ** (d - 1) else d - 1
+
+
 def test_get_lists_the_memo_by_pages(client, database):
     for n in (6000, 7000, 8000, 9000):
         client.get(f"/api/v1/fib/{n}")
@@ -95,10 +104,12 @@ def test_get_lists_the_memo_by_pages(client, database):
         for entry in body["entries"]:
             n = int(entry["n"])
             seen.append(n)
-            expected = decimal(n)
-            assert entry["digits"] == str(len(expected))
-            if len(expected) <= 1000:
-                assert entry["value"] == expected
+            # Earlier suites leave values of millions of digits in the memo:
+            # their decimals are not built here.
+            digits = digit_count(n)
+            assert entry["digits"] == str(digits), n
+            if digits <= 1000:
+                assert entry["value"] == decimal(n)
             else:
                 assert "value" not in entry
         url = body["next"]

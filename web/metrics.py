@@ -1,0 +1,145 @@
+"""GET /metrics: Prometheus's text format (Debian's python3-prometheus-client).
+
+Under Gunicorn every worker is a process of its own: deploy/gunicorn.conf.py
+sets PROMETHEUS_MULTIPROC_DIR before the workers start, each worker writes
+its metrics to files there, and whichever worker answers /metrics adds them
+all up (the client's multiprocess mode).  Without it (the Flask test client)
+the process's own registry answers.
+
+- fib_web_http_requests_total{route,status} and
+  fib_web_http_request_duration_seconds{route}: every request the app
+  answers (route is the rule, such as /api/v1/fib/<n>, so that the labels
+  stay few; "unmatched" for 404s).  Nginx's cache hits never reach the app.
+- fib_web_queries_total{server,outcome}: queries by server (primary,
+  replica1, ...) and outcome (ok; error: refused by the database; deferred:
+  a replica without the value sent it on to the primary; down).
+- fib_web_pool_connections{server,state}: the pools' connections (size,
+  available, waiting requests, max), summed over the live workers.
+- pg_fib_*: the queue and the memo as the primary's fib_stats view has them
+  (fib_web_stats(), deploy/fib_web.sql), read when /metrics is asked for;
+  pg_fib_up is 0 when the primary does not answer.
+
+Nginx answers /metrics only to loopback addresses (deploy/nginx.conf).
+"""
+
+import os
+import time
+
+import psycopg
+import psycopg_pool
+from flask import Blueprint, Response, current_app, g, request
+from prometheus_client import (CONTENT_TYPE_LATEST, REGISTRY, CollectorRegistry, Counter, Gauge,
+                               Histogram, generate_latest, multiprocess)
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
+
+bp = Blueprint("metrics", __name__)
+
+REQUESTS = Counter("fib_web_http_requests", "HTTP requests answered by the app",
+                   ["route", "status"])
+LATENCY = Histogram("fib_web_http_request_duration_seconds",
+                    "Time the app took to answer a request (until its first byte)", ["route"],
+                    buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5,
+                             10, 30, 60))
+QUERIES = Counter("fib_web_queries", "Queries sent to PostgreSQL, by server and outcome",
+                  ["server", "outcome"])
+POOL = Gauge("fib_web_pool_connections", "Connections of the pools, by server and state "
+             "(size, available, waiting, max)", ["server", "state"], multiprocess_mode="livesum")
+
+# pool_stats' names -> POOL's state label.
+_POOL_STATES = {"pool_size": "size", "pool_available": "available",
+                "requests_waiting": "waiting", "pool_max": "max"}
+# The pools' gauges are refreshed at most this often per worker.
+_POOL_REFRESH_SECONDS = 1.0
+_pool_refreshed = 0.0
+
+
+def count_query(server, outcome):
+    """web.pools' report of each query."""
+    QUERIES.labels(server, outcome).inc()
+
+
+def _refresh_pools(force=False):
+    global _pool_refreshed
+    now = time.monotonic()
+    if not force and now - _pool_refreshed < _POOL_REFRESH_SECONDS:
+        return
+    _pool_refreshed = now
+    for server in current_app.extensions["pg_fib_pools"].servers:
+        stats = server.pool.get_stats()
+        for key, state in _POOL_STATES.items():
+            POOL.labels(server.name, state).set(stats.get(key, 0))
+
+
+class _PgFibCollector:
+    """pg_fib's queue and memo, read from the primary at each scrape."""
+
+    def collect(self):
+        from web import db
+        up = GaugeMetricFamily("pg_fib_up", "1 when the primary answered this scrape")
+        try:
+            row = db.stats()
+        except (psycopg.Error, psycopg_pool.PoolTimeout) as error:
+            current_app.logger.warning("metrics: %s", error)
+            up.add_metric([], 0)
+            yield up
+            return
+        up.add_metric([], 1)
+        yield up
+        jobs = GaugeMetricFamily("pg_fib_jobs", "Jobs in the queue, by state", labels=["state"])
+        for state in ("queued", "running", "done", "failed"):
+            jobs.add_metric([state], row[state])
+        yield jobs
+        yield GaugeMetricFamily("pg_fib_memo_rows", "Values in the memo",
+                                value=row["memo_rows"])
+        yield GaugeMetricFamily("pg_fib_memo_bytes", "Bytes of the memo's values",
+                                value=row["memo_bytes"])
+        yield CounterMetricFamily("pg_fib_memo_hits", "Memo hits counted so far",
+                                  value=row["memo_hits"])
+        yield CounterMetricFamily("pg_fib_inline_computations",
+                                  "Values computed inside queries since the server started",
+                                  value=row["inline_computations"])
+        yield GaugeMetricFamily("pg_fib_compute_seconds",
+                                "Workers' computing time of the done jobs kept",
+                                value=row["compute_ms"] / 1000.0)
+
+
+@bp.get("/metrics")
+def metrics():
+    _refresh_pools(force=True)
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        registry = CollectorRegistry()
+        multiprocess.MultiProcessCollector(registry)
+    else:
+        registry = CollectorRegistry()
+        registry.register(_Everything())
+    registry.register(_PgFibCollector())
+    response = Response(generate_latest(registry), mimetype=None)
+    response.headers["Content-Type"] = CONTENT_TYPE_LATEST
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+class _Everything:
+    """The process's own registry (no Gunicorn: a single process)."""
+
+    def collect(self):
+        return REGISTRY.collect()
+
+
+def init_app(app):
+    """Count and time every request the app answers."""
+
+    @app.before_request
+    def _start():
+        g.metrics_start = time.perf_counter()
+
+    @app.after_request
+    def _record(response):
+        route = request.url_rule.rule if request.url_rule is not None else "unmatched"
+        REQUESTS.labels(route, str(response.status_code)).inc()
+        if "metrics_start" in g:
+            LATENCY.labels(route).observe(time.perf_counter() - g.metrics_start)
+        _refresh_pools()
+        return response
+
+    app.register_blueprint(bp)
