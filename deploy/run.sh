@@ -9,7 +9,8 @@
 # Gunicorn's workers as www-data: when those users cannot reach the
 # repository (a checkout in /root, say), run is a link to
 # /var/lib/pg_fib-run/<checkout's name>-<hash of its path>, and the app runs
-# from a copy of web/ and deploy/gunicorn.conf.py made there at each start.
+# from a copy of web/ and deploy/gunicorn.conf.py made there at each start
+# (only start makes that directory: nginx-conf, status and stop leave no trace).
 #
 #   deploy/run.sh start    install what is missing, build and install the
 #                          extension, start what is not running (harmless twice)
@@ -39,7 +40,7 @@ reachable() {
 if [ -L "$RUN" ]; then
     RUN=$(readlink -f "$RUN")
     APP=$RUN/app
-elif [ "$(id -u)" -eq 0 ] && [ ! -d "$RUN" ] && ! reachable; then
+elif [ "${1:-}" = start ] && [ "$(id -u)" -eq 0 ] && [ ! -d "$RUN" ] && ! reachable; then
     STATE=/var/lib/pg_fib-run/$(basename "$ROOT")-$(printf %s "$ROOT" | md5sum | cut -c1-12)
     mkdir -p "$STATE"
     chmod 755 /var/lib/pg_fib-run "$STATE"

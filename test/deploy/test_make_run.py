@@ -120,6 +120,9 @@ def private_checkout():
 
 def test_make_run_where_the_servers_cannot_reach_the_checkout(private_checkout):
     c = private_checkout
+    # Only start makes the state directory: status before it leaves no trace.
+    assert c.run("status", check=False).returncode == 3
+    assert not os.path.lexists(os.path.join(c.root, "run"))
     out = c.run("start", REPLICAS="1").stdout
     state = c.state()
     assert os.path.islink(os.path.join(c.root, "run"))
