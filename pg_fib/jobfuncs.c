@@ -2,7 +2,8 @@
  *
  * jobfuncs.c
  *	  The SQL-callable functions fib_text(), fib_request(), fib_status(),
- *	  fib_wait() and fib_maintain(), and the restore trigger.
+ *	  fib_wait(), fib_maintain() and fib_schedule_maintenance(), and the
+ *	  restore trigger.
  *
  * fib_text(n) answers from the memo, or computes F(n) inline when |n| is at
  * most pg_fib.sync_max_n.  Larger n go to the queue: fib_request(n) has the
@@ -23,6 +24,8 @@
 #include "access/htup_details.h"
 #include "access/xlog.h"
 #include "catalog/pg_type.h"
+#include "commands/dbcommands.h"
+#include "commands/extension.h"
 #include "commands/trigger.h"
 #include "executor/spi.h"
 #include "fmgr.h"
@@ -41,6 +44,7 @@ PG_FUNCTION_INFO_V1(pg_fib_fib_request);
 PG_FUNCTION_INFO_V1(pg_fib_fib_status);
 PG_FUNCTION_INFO_V1(pg_fib_fib_wait);
 PG_FUNCTION_INFO_V1(pg_fib_maintain);
+PG_FUNCTION_INFO_V1(pg_fib_schedule_maintenance);
 PG_FUNCTION_INFO_V1(pg_fib_restore_row);
 PG_FUNCTION_INFO_V1(pg_fib_counters);
 PG_FUNCTION_INFO_V1(pg_fib_worker_pids);
@@ -340,6 +344,91 @@ pg_fib_maintain(PG_FUNCTION_ARGS)
 
 	pg_fib_notify_ended(&ended);
 	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(BlessTupleDesc(tupdesc), values, nulls)));
+}
+
+/*
+ * The command fib_schedule_maintenance() registers with pg_cron.  pg_cron
+ * runs it as the superuser who scheduled it, with pg_cron's search_path, as
+ * long as the job exists: so it names nothing that anyone else could
+ * replace (every name is pg_catalog's, every operator qualified).  It finds
+ * pg_fib's schema by identity at each run, so that a renamed schema keeps
+ * its upkeep, and calls fib_maintain() there only while a superuser owns
+ * the schema: its owner could otherwise rename it and make a schema of the
+ * old name with a fib_maintain() of its own (jobs.c refuses the same
+ * schemas to the keeper and the workers).
+ */
+static const char fib_maintenance_command[] =
+"DO $pg_fib$\n"
+"DECLARE\n"
+"    schema pg_catalog.name;\n"
+"    owner pg_catalog.name;\n"
+"    safe boolean;\n"
+"BEGIN\n"
+"    SELECT n.nspname, r.rolname, r.rolsuper INTO schema, owner, safe\n"
+"      FROM pg_catalog.pg_extension e\n"
+"      JOIN pg_catalog.pg_namespace n ON n.oid OPERATOR(pg_catalog.=) e.extnamespace\n"
+"      JOIN pg_catalog.pg_database d ON d.datname OPERATOR(pg_catalog.=) pg_catalog.current_database()\n"
+"      JOIN pg_catalog.pg_roles r ON r.oid OPERATOR(pg_catalog.=)\n"
+"           CASE WHEN n.nspowner OPERATOR(pg_catalog.=) 'pg_database_owner'::pg_catalog.regrole\n"
+"                THEN d.datdba ELSE n.nspowner END\n"
+"     WHERE e.extname OPERATOR(pg_catalog.=) 'pg_fib';\n"
+"    IF schema IS NULL THEN\n"
+"        RAISE EXCEPTION 'extension \"pg_fib\" is not installed in database \"%\"', pg_catalog.current_database()\n"
+"            USING ERRCODE = 'undefined_object',\n"
+"                  HINT = 'Remove this job with cron.unschedule(''pg_fib maintenance'').';\n"
+"    ELSIF NOT safe THEN\n"
+"        RAISE EXCEPTION 'the schema of extension \"pg_fib\" is not owned by a superuser'\n"
+"            USING ERRCODE = 'object_not_in_prerequisite_state',\n"
+"                  DETAIL = pg_catalog.format('Schema %I is owned by role %I, who could replace what this job runs as a superuser there.', schema, owner),\n"
+"                  HINT = 'Make a superuser own the schema (ALTER SCHEMA ... OWNER TO), or install pg_fib in a schema only superusers own.';\n"
+"    END IF;\n"
+"    EXECUTE pg_catalog.format('SELECT %I.fib_maintain()', schema);\n"
+"END\n"
+"$pg_fib$";
+
+/*
+ * pg_fib_schedule_maintenance implements fib_schedule_maintenance(schedule
+ * text) RETURNS bigint: registers fib_maintenance_command with pg_cron as
+ * the job "pg_fib maintenance" of this database, replacing an earlier one,
+ * and returns its job id.  Refuses a schema not owned by a superuser, whose
+ * owner could replace what the job would run.
+ */
+Datum
+pg_fib_schedule_maintenance(PG_FUNCTION_ARGS)
+{
+	Oid			cron = get_extension_oid("pg_cron", true);
+	Oid			types[4] = {TEXTOID, TEXTOID, TEXTOID, TEXTOID};
+	Datum		values[4];
+	bool		isnull;
+	int64		jobid;
+	int			ret;
+
+	if (PG_ARGISNULL(0))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("schedule must not be null"),
+				 errhint("Pass a pg_cron schedule, such as '* * * * *' for every minute.")));
+	pg_fib_check_schema_owner(fib_namespace(fcinfo));
+	if (!OidIsValid(cron))
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("pg_cron is not installed in database \"%s\"", get_database_name(MyDatabaseId)),
+				 errdetail("fib_schedule_maintenance() registers fib_maintain() as a pg_cron job."),
+				 errhint("Add pg_cron to shared_preload_libraries and run CREATE EXTENSION pg_cron in the database named by cron.database_name, or call fib_maintain() from another scheduler.")));
+
+	values[0] = CStringGetTextDatum("pg_fib maintenance");
+	values[1] = PG_GETARG_DATUM(0);
+	values[2] = CStringGetTextDatum(fib_maintenance_command);
+	values[3] = CStringGetTextDatum(get_database_name(MyDatabaseId));
+	SPI_connect();
+	/* pg_cron's own script creates its schema "cron": only a superuser's */
+	ret = SPI_execute_with_args("SELECT cron.schedule_in_database($1, $2, $3, $4)",
+								4, types, values, NULL, false, 1);
+	if (ret != SPI_OK_SELECT || SPI_processed != 1)
+		elog(ERROR, "could not schedule pg_fib maintenance: %s", SPI_result_code_string(ret));
+	jobid = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+	SPI_finish();
+	PG_RETURN_INT64(jobid);
 }
 
 /*

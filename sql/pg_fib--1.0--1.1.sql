@@ -54,26 +54,14 @@ SET search_path = pg_catalog, pg_temp;
 COMMENT ON FUNCTION fib_maintain() IS
 'Requeues orphaned jobs, purges finished jobs older than pg_fib.job_retention, evicts memo rows beyond pg_fib.memo_max_size';
 
+-- fib_schedule_maintenance registers with pg_cron a command that finds the
+-- schema by identity at each run (a renamed schema keeps its upkeep) and
+-- runs fib_maintain() only while a superuser owns it; it refuses a schema
+-- that a superuser does not own.
 CREATE OR REPLACE FUNCTION fib_schedule_maintenance(schedule text DEFAULT '* * * * *') RETURNS bigint
-LANGUAGE plpgsql VOLATILE
-SET search_path = pg_catalog, pg_temp
-AS $$
-BEGIN
-    IF NOT EXISTS (SELECT FROM pg_extension WHERE extname = 'pg_cron') THEN
-        RAISE EXCEPTION 'pg_cron is not installed in database "%"', current_database()
-            USING ERRCODE = 'object_not_in_prerequisite_state',
-                  DETAIL = 'fib_schedule_maintenance() registers fib_maintain() as a pg_cron job.',
-                  HINT = 'Add pg_cron to shared_preload_libraries and run CREATE EXTENSION pg_cron in the database named by cron.database_name, or call fib_maintain() from another scheduler.';
-    END IF;
-    -- The schema's name as it is now, found by identity and quoted once.
-    RETURN cron.schedule_in_database('pg_fib maintenance', schedule,
-                                     format('SELECT %I.fib_maintain()',
-                                            (SELECT n.nspname FROM pg_extension e
-                                               JOIN pg_namespace n ON n.oid = e.extnamespace
-                                              WHERE e.extname = 'pg_fib')),
-                                     current_database());
-END
-$$;
+AS 'MODULE_PATHNAME', 'pg_fib_schedule_maintenance'
+LANGUAGE C VOLATILE PARALLEL UNSAFE;
+
 -- Observability.  fib_counters() reads pg_fib's shared memory; the view adds
 -- up the tables with its owner's privileges, so a monitoring role reads it
 -- without any privilege on the tables.

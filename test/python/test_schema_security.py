@@ -124,9 +124,9 @@ def test_a_schema_owner_cannot_become_superuser(node, admin):
     in, renames it, and puts her own fib_jobs (with a job of a dead worker)
     and fib_worker_pids() etc. that run ALTER ROLE alice SUPERUSER in a new
     schema of the old name.  Neither the keeper (6 s, three of its rounds),
-    nor fib_maintain() run by a superuser (refused with 55000), nor the
-    command fib_schedule_maintenance() registers with pg_cron run by a
-    superuser, runs her code."""
+    nor fib_maintain() run by a superuser (refused with 55000), runs her
+    code; fib_schedule_maintenance() refuses to schedule the upkeep of her
+    schema (55000), and schedules nothing."""
     try:
         admin.execute("CREATE ROLE alice LOGIN")
         admin.execute("GRANT CREATE ON DATABASE postgres TO alice")
@@ -147,16 +147,10 @@ def test_a_schema_owner_cannot_become_superuser(node, admin):
         assert not _is_superuser(admin, "alice"), "fib_maintain() made alice superuser"
 
         admin.execute("CREATE EXTENSION pg_cron")
-        try:
-            job_id = admin.execute("SELECT app_old.fib_schedule_maintenance('0 0 1 1 *')").fetchone()[0]
-        except errors.ObjectNotInPrerequisiteState:
-            job_id = None              # refusing to schedule the upkeep of such a schema is right too
-        if job_id is not None:
-            command = admin.execute("SELECT command FROM cron.job WHERE jobid = %s", (job_id,)).fetchone()[0]
-            admin.execute("SELECT cron.unschedule(%s)", (job_id,))
-            with pytest.raises(errors.ObjectNotInPrerequisiteState):
-                admin.execute(command)          # as pg_cron would run it, as the superuser
-            assert not _is_superuser(admin, "alice"), f"{command!r} made alice superuser"
+        with pytest.raises(errors.ObjectNotInPrerequisiteState) as refused:
+            admin.execute("SELECT app_old.fib_schedule_maintenance('0 0 1 1 *')")
+        assert "superuser" in str(refused.value)
+        assert admin.execute("SELECT count(*) FROM cron.job").fetchone()[0] == 0
     finally:
         if admin.execute("SELECT 1 FROM pg_roles WHERE rolname = 'alice'").fetchone():
             admin.execute("ALTER ROLE alice NOSUPERUSER")
@@ -190,17 +184,120 @@ def test_a_schema_not_owned_by_a_superuser_is_refused_with_one_warning(node, adm
         _drop_everything(admin, schemas=("bobs",), roles=("bob",))
 
 
+def _old_done_job(admin, schema, n):
+    """A done job that ended long ago: fib_maintain() purges it."""
+    admin.execute(f"INSERT INTO {schema}.fib_jobs (n, state, attempts, requested_at, finished_at)"
+                  " VALUES (%s, 'done', 1, now() - interval '20 years', now() - interval '20 years')", (n,))
+
+
+def _has_job(admin, schema, n):
+    return admin.execute(f"SELECT count(*) FROM {schema}.fib_jobs WHERE n = %s", (n,)).fetchone()[0] == 1
+
+
+def _scheduled_command(admin, schema):
+    job_id = admin.execute(f"SELECT {schema}.fib_schedule_maintenance('0 0 1 1 *')").fetchone()[0]
+    row = admin.execute("SELECT command, database, username FROM cron.job WHERE jobid = %s", (job_id,)).fetchone()
+    assert row[1:] == ("postgres", "postgres")
+    return row[0]
+
+
 def test_schedule_maintenance_in_a_schema_that_needs_quotes(node, admin):
-    """D10: in schema "Fib Schema" the pg_cron command is
-    SELECT "Fib Schema".fib_maintain(), and it runs."""
+    """D10: in schema "Fib Schema" the command pg_cron runs works: it
+    purges an old job there."""
     try:
         admin.execute('CREATE SCHEMA "Fib Schema"')
         admin.execute('CREATE EXTENSION pg_fib SCHEMA "Fib Schema"')
         admin.execute("CREATE EXTENSION pg_cron")
-        job_id = admin.execute('SELECT "Fib Schema".fib_schedule_maintenance()').fetchone()[0]
-        command = admin.execute("SELECT command FROM cron.job WHERE jobid = %s", (job_id,)).fetchone()[0]
-        admin.execute("SELECT cron.unschedule(%s)", (job_id,))
-        assert command == 'SELECT "Fib Schema".fib_maintain()'
+        command = _scheduled_command(admin, '"Fib Schema"')
+        _old_done_job(admin, '"Fib Schema"', SYNC_MAX_N + 21)
         admin.execute(command)             # what pg_cron runs, run here to keep the test short
+        assert not _has_job(admin, '"Fib Schema"', SYNC_MAX_N + 21)
     finally:
         _drop_everything(admin, schemas=('"Fib Schema"',))
+
+
+def test_scheduled_upkeep_follows_a_renamed_schema(node, admin):
+    """D1: the upkeep scheduled before ALTER SCHEMA ... RENAME still runs
+    fib_maintain() after it: the command finds the schema by identity, and
+    names no schema a role could create again under the old name."""
+    try:
+        admin.execute("CREATE SCHEMA fibs")
+        admin.execute("CREATE EXTENSION pg_fib SCHEMA fibs")
+        admin.execute("CREATE EXTENSION pg_cron")
+        command = _scheduled_command(admin, "fibs")
+        assert "fibs" not in command
+        admin.execute("ALTER SCHEMA fibs RENAME TO fibs_renamed")
+        _old_done_job(admin, "fibs_renamed", SYNC_MAX_N + 22)
+        admin.execute(command)
+        assert not _has_job(admin, "fibs_renamed", SYNC_MAX_N + 22)
+        # with the extension gone, the job says so instead of failing on a name
+        admin.execute("DROP EXTENSION pg_fib")
+        with pytest.raises(errors.UndefinedObject) as gone:
+            admin.execute(command)
+        assert "cron.unschedule" in gone.value.diag.message_hint
+    finally:
+        _drop_everything(admin, schemas=("fibs", "fibs_renamed"))
+
+
+EVIL_MAINTAIN = [
+    "ALTER SCHEMA app RENAME TO app_old",
+    "CREATE SCHEMA app",
+    """CREATE FUNCTION app.fib_maintain() RETURNS void LANGUAGE plpgsql
+       AS $$ BEGIN EXECUTE 'ALTER ROLE alice SUPERUSER'; END $$""",
+    "GRANT USAGE ON SCHEMA app TO PUBLIC",
+]
+
+
+def test_scheduled_upkeep_runs_no_code_of_a_later_schema_owner(node, admin):
+    """D1: the upkeep is scheduled while a superuser owns the schema; an
+    unlucky operator then gives the schema to alice, who renames it and puts
+    a fib_maintain() of hers, which makes her superuser, in a new schema of
+    the old name.  The command pg_cron runs (as the superuser who scheduled
+    it) refuses with 55000 and runs neither hers nor the real one; and after
+    she renames it back and the schema is a superuser's again, it works."""
+    try:
+        admin.execute("CREATE ROLE alice LOGIN")
+        admin.execute("GRANT CREATE ON DATABASE postgres TO alice")
+        admin.execute("CREATE SCHEMA app")
+        admin.execute("CREATE EXTENSION pg_fib SCHEMA app")
+        admin.execute("CREATE EXTENSION pg_cron")
+        command = _scheduled_command(admin, "app")
+        admin.execute("ALTER SCHEMA app OWNER TO alice")
+        with node.connect(user="alice", autocommit=True) as alice:
+            for statement in EVIL_MAINTAIN:
+                alice.execute(statement)
+        _old_done_job(admin, "app_old", SYNC_MAX_N + 23)
+        with pytest.raises(errors.ObjectNotInPrerequisiteState) as refused:
+            admin.execute(command)
+        assert "alice" in refused.value.diag.message_detail
+        assert not _is_superuser(admin, "alice"), f"{command!r} made alice superuser"
+        assert _has_job(admin, "app_old", SYNC_MAX_N + 23)
+
+        admin.execute("DROP SCHEMA app CASCADE")
+        admin.execute("ALTER SCHEMA app_old OWNER TO postgres")
+        admin.execute(command)
+        assert not _has_job(admin, "app_old", SYNC_MAX_N + 23)
+        assert not _is_superuser(admin, "alice")
+    finally:
+        if admin.execute("SELECT 1 FROM pg_roles WHERE rolname = 'alice'").fetchone():
+            admin.execute("ALTER ROLE alice NOSUPERUSER")
+            admin.execute("REVOKE CREATE ON DATABASE postgres FROM alice")
+        _drop_everything(admin, schemas=("app", "app_old"), roles=("alice",))
+
+
+def test_schedule_maintenance_refuses_bad_input(node, admin):
+    """A NULL or malformed schedule is refused and schedules nothing."""
+    try:
+        admin.execute("CREATE SCHEMA fibs")
+        admin.execute("CREATE EXTENSION pg_fib SCHEMA fibs")
+        with pytest.raises(errors.ObjectNotInPrerequisiteState) as no_cron:
+            admin.execute("SELECT fibs.fib_schedule_maintenance()")
+        assert "CREATE EXTENSION pg_cron" in no_cron.value.diag.message_hint
+        admin.execute("CREATE EXTENSION pg_cron")
+        with pytest.raises(errors.NullValueNotAllowed):
+            admin.execute("SELECT fibs.fib_schedule_maintenance(NULL)")
+        with pytest.raises(errors.InvalidParameterValue):
+            admin.execute("SELECT fibs.fib_schedule_maintenance('not a schedule')")
+        assert admin.execute("SELECT count(*) FROM cron.job").fetchone()[0] == 0
+    finally:
+        _drop_everything(admin, schemas=("fibs",))
