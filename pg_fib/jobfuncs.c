@@ -239,6 +239,24 @@ pg_fib_fib_status(PG_FUNCTION_ARGS)
 	PG_RETURN_DATUM(fib_row_datum(fcinfo, &row));
 }
 
+/*
+ * fib_check_can_wait refuses to sleep in a transaction that holds a lock on
+ * pg_fib's tables: a VACUUM FULL or DROP EXTENSION would queue behind it,
+ * and every reader and the workers storing results behind that.
+ */
+static void
+fib_check_can_wait(Oid namespace)
+{
+	const char *table = pg_fib_table_locked_by_me(namespace);
+
+	if (table != NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("fib_wait() cannot wait while this transaction holds a lock on table \"%s\"", table),
+				 errdetail("Waiting with the lock would hold up VACUUM FULL and DROP EXTENSION, and the workers storing results behind them."),
+				 errhint("Call fib_wait() in a transaction that has not read pg_fib's tables itself, or call fib_request() and fib_status(), which do not wait.")));
+}
+
 /* What fib_wait's read_state callback reads with. */
 typedef struct FibWaitRead
 {
@@ -298,6 +316,7 @@ pg_fib_fib_wait(PG_FUNCTION_ARGS)
 	if (pg_fib_job_read(namespace, n, &row) && row.state == FIB_JOB_DONE && row.memoized)
 		PG_RETURN_DATUM(fib_row_datum(fcinfo, &row));
 
+	fib_check_can_wait(namespace);
 	fib_check_can_queue(absn);
 	(void) pg_fib_request_and_wait(absn,
 								   Max(deadline, TimestampTzPlusMilliseconds(now, FIB_WAIT_MIN_ANSWER_MS)),

@@ -266,6 +266,7 @@ typedef struct FibJobRow
 
 extern FibDigit *pg_fib_memo_read(Oid namespace, uint64 absn, size_t *ndigits);
 extern bool pg_fib_job_read(Oid namespace, int64 n, FibJobRow *row);
+extern const char *pg_fib_table_locked_by_me(Oid namespace);
 extern bool pg_fib_memo_job_read(Oid namespace, int64 n, FibJobRow *row);
 extern void pg_fib_delete_row(Relation rel, uint64 absn);
 extern FibDigit *pg_fib_memo_or_inline(Oid namespace, int64 n, size_t *ndigits);

@@ -91,21 +91,39 @@ def test_a_caller_holding_the_job_row_gets_55P03_and_others_are_served(conn, dat
     assert wait_finished(conn, other, timeout=60)["state"] == "done"
 
 
-def test_a_sleeping_waiter_holds_no_lock_and_blocks_no_vacuum_full(conn, database):
+# What the waiter's transaction did before fib_wait: nothing (autocommit), or
+# read memo values and jobs through every other function of pg_fib.
+BEFORE_WAITING = {
+    "autocommit": None,
+    "after pg_fib's reads in its transaction": ["SELECT fib_text(%(memoized)s) IS NULL",
+                                                "SELECT fib(6000) IS NULL",
+                                                "SELECT fib_status(%(memoized)s)",
+                                                "SELECT fib_request(%(memoized)s)"],
+}
+
+
+@pytest.mark.parametrize("before", BEFORE_WAITING)
+def test_a_sleeping_waiter_holds_no_lock_and_blocks_no_vacuum_full(conn, database, before):
     """D3: while fib_wait sleeps on an unfinished job it holds no lock on
-    fib_memo, fib_jobs or their indexes, so VACUUM FULL of either table
-    completes at once, and other sessions' memo reads and fib_status are
-    not queued behind it.  The compute workers are stopped while idle, so
-    that the job stays queued as long as the test needs."""
+    fib_memo, fib_jobs or their indexes, also when its transaction read
+    memo values and jobs before, so VACUUM FULL of either table completes
+    at once, and other sessions' memo reads and fib_status are not queued
+    behind it.  The compute workers are stopped while idle, so that the job
+    stays queued as long as the test needs."""
     n, memoized = BASE + 11, BASE + 12
     forget(conn, n)
     forget(conn, memoized)
     assert conn.execute("SELECT state FROM fib_wait(%s)", (memoized,)).fetchone()[0] == "done"
+    conn.execute("SELECT fib(6000)")
+    wait_for(lambda: conn.execute("SELECT 1 FROM fib_memo WHERE n = 6000").fetchone(), 10,
+             what="F(6000) to be memoized")
     tables = ("fib_memo", "fib_jobs", "fib_memo_pkey", "fib_jobs_pkey", "fib_jobs_queued")
     observed = {}
-    with psycopg.connect(dbname=database, autocommit=True) as waiter, \
+    with psycopg.connect(dbname=database, autocommit=BEFORE_WAITING[before] is None) as waiter, \
             psycopg.connect(dbname=database, autocommit=True) as vacuumer, \
             psycopg.connect(dbname=database, autocommit=True) as reader:
+        for query in BEFORE_WAITING[before] or ():
+            waiter.execute(query, {"memoized": memoized})
         with idle_workers_stopped(conn):
             thread, outcome = _call_in_thread(waiter, "SELECT state FROM fib_wait(%s, '30 s')", (n,))
             wait_for(lambda: job(conn, n) and _sleeps(conn, waiter.info.backend_pid),
@@ -136,12 +154,36 @@ def test_a_sleeping_waiter_holds_no_lock_and_blocks_no_vacuum_full(conn, databas
             observed["vacuum fib_jobs"] = (str(vacuumed.get("error")), round(vacuumed["seconds"], 1))
         # the workers go on (left the context): the job completes, the waiter sees it
         thread.join(40)
+        waiter.rollback()
     assert observed["held"] == [], observed
     assert observed["reader"] == "served", observed
     for table in ("fib_memo", "fib_jobs"):
         error, seconds = observed[f"vacuum {table}"]
         assert error == "None" and seconds < 5, observed
     assert outcome.get("result") == [("done",)], outcome
+
+
+@pytest.mark.parametrize("lock", ["SELECT count(*) FROM fib_memo",
+                                  "SELECT n FROM fib_jobs WHERE n = %(other)s FOR UPDATE",
+                                  "LOCK TABLE fib_jobs IN ACCESS SHARE MODE"])
+def test_fib_wait_refuses_to_wait_holding_a_lock_on_the_tables(conn, database, lock):
+    """D3: a transaction that holds a lock on fib_memo or fib_jobs of its
+    own making (a superuser's query, a row lock) gets 55000 from fib_wait
+    of an unfinished job instead of sleeping with it; nothing is queued.
+    A done value is still answered, which needs no wait."""
+    n, done = BASE + 13, BASE + 14
+    forget(conn, n)
+    forget(conn, done)
+    assert conn.execute("SELECT state FROM fib_wait(%s)", (done,)).fetchone()[0] == "done"
+    with psycopg.connect(dbname=database) as holder:
+        holder.execute("SET statement_timeout = '10s'")
+        holder.execute(lock, {"other": done})
+        assert holder.execute("SELECT state FROM fib_wait(%s, '5 s')", (done,)).fetchone()[0] == "done"
+        with pytest.raises(errors.ObjectNotInPrerequisiteState) as refused:
+            holder.execute("SELECT fib_wait(%s, '5 s')", (n,))
+        holder.rollback()
+    assert "lock" in str(refused.value) and refused.value.diag.message_hint
+    assert job_row(conn, n) is None
 
 
 def test_a_stopped_keeper_lets_fib_request_fail_after_10_s(conn, database):
