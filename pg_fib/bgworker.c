@@ -8,10 +8,12 @@
  * Start-up connects to pg_fib.database and then fixes the settings the
  * workers' statements rely on, whatever the database or role defaults say
  * (read-only transactions, another isolation level, statement or lock
- * timeouts, a search_path).  When pg_fib.database cannot be reached, the
- * keeper says so once and tries again every FIB_CONNECT_RETRY_MS instead of
- * failing every second, and the compute workers connect only after the
- * keeper did.
+ * timeouts, exit_on_error, a search_path).  When pg_fib.database cannot be
+ * reached, the keeper says so once and then waits quietly, connected to no
+ * database, looking at the shared catalog pg_database every
+ * FIB_CONNECT_POLL_MS until the database can be connected to, instead of
+ * failing every second; the compute workers connect only after the keeper
+ * did.
  *
  * IDENTIFICATION
  *	  pg_fib/bgworker.c
@@ -24,14 +26,19 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "access/genam.h"
+#include "access/table.h"
 #include "access/xact.h"
+#include "catalog/pg_database.h"
 #include "storage/fd.h"
+#include "storage/ipc.h"
 #include "miscadmin.h"
 #include "pgstat.h"
 #include "postmaster/bgworker.h"
 #include "postmaster/interrupt.h"
 #include "storage/latch.h"
 #include "tcop/tcopprot.h"
+#include "utils/fmgroids.h"
 #include "utils/guc.h"
 #include "utils/memutils.h"
 #include "utils/snapmgr.h"
@@ -39,10 +46,10 @@
 
 #include "pg_fib.h"
 
-/* How long the keeper waits before it tries an unreachable database again. */
-#define FIB_CONNECT_RETRY_MS	60000
-
-/* How often a compute worker looks whether the keeper has connected. */
+/*
+ * How often the keeper looks whether an unreachable pg_fib.database can be
+ * connected to now, and a compute worker whether the keeper has connected.
+ */
 #define FIB_CONNECT_POLL_MS		1000
 
 /* True in pg_fib's own background workers (see the restore trigger). */
@@ -99,26 +106,64 @@ fib_sleep(long ms)
 }
 
 /*
- * fib_wait_for_database holds a worker back until it may connect: the
- * keeper after a failed attempt waits FIB_CONNECT_RETRY_MS (saying why,
- * once), a compute worker until the keeper has connected.
+ * fib_database_usable tells whether database name exists and accepts
+ * connections, from the shared catalog pg_database: for a process
+ * connected to no database.
+ */
+static bool
+fib_database_usable(const char *name)
+{
+	Relation	rel;
+	SysScanDesc scan;
+	ScanKeyData key;
+	HeapTuple	tuple;
+	bool		usable = false;
+
+	StartTransactionCommand();
+	rel = table_open(DatabaseRelationId, AccessShareLock);
+	ScanKeyInit(&key, Anum_pg_database_datname, BTEqualStrategyNumber, F_NAMEEQ,
+				CStringGetDatum(name));
+	scan = systable_beginscan(rel, DatabaseNameIndexId, true, NULL, 1, &key);
+	tuple = systable_getnext(scan);
+	if (HeapTupleIsValid(tuple))
+	{
+		Form_pg_database db = (Form_pg_database) GETSTRUCT(tuple);
+
+		usable = db->datallowconn && db->datconnlimit != DATCONNLIMIT_INVALID_DB;
+	}
+	systable_endscan(scan);
+	table_close(rel, AccessShareLock);
+	CommitTransactionCommand();
+	return usable;
+}
+
+/*
+ * fib_wait_for_database holds a worker back until it may connect.  The
+ * keeper connects at once the first time; after a failed attempt (the
+ * FATAL of a missing database) it says why, once, connects to no database
+ * and waits until pg_fib.database can be connected to, then exits to be
+ * started again, and connect.  A compute worker waits until the keeper has
+ * connected.
  */
 static void
 fib_wait_for_database(bool keeper)
 {
 	if (keeper)
 	{
-		int			failures = pg_fib_connect_failures(true, false);
+		int			failures = pg_fib_connect_event(FIB_CONNECT_ATTEMPT);
 
+		if (failures == 0)
+			return;
 		if (failures == 1)
 			ereport(WARNING,
 					(errmsg("pg_fib could not connect to database \"%s\"", pg_fib_database),
 					 errdetail("The database named by \"pg_fib.database\" does not exist or does not accept connections; the keeper and the workers wait for it."),
-					 errhint("Create the database, or set \"pg_fib.database\" and restart the server.  pg_fib tries again every %d seconds.",
-							 FIB_CONNECT_RETRY_MS / 1000)));
-		if (failures > 0)
-			fib_sleep(FIB_CONNECT_RETRY_MS);
-		return;
+					 errhint("Create the database, or set \"pg_fib.database\" and restart the server.  pg_fib connects within seconds of the database becoming available.")));
+		BackgroundWorkerInitializeConnection(NULL, NULL, 0);
+		while (!fib_database_usable(pg_fib_database))
+			fib_sleep(FIB_CONNECT_POLL_MS);
+		(void) pg_fib_connect_event(FIB_CONNECT_DUE);
+		proc_exit(1);
 	}
 	/* The keeper sets our latch once it has connected. */
 	while (!pg_fib_keeper_connected())
@@ -147,12 +192,19 @@ fib_fix_settings(bool keeper)
 		{"default_transaction_deferrable", "off"},
 		{"statement_timeout", "0"},
 		{"idle_in_transaction_session_timeout", "0"},
+		/* an error a worker catches must not end the process */
+		{"exit_on_error", "off"},
+		/* their statements are the serial plans they were written for */
+		{"force_parallel_mode", "off"},
 	};
 	int			i;
 
 	for (i = 0; i < lengthof(settings); i++)
 		SetConfigOption(settings[i][0], settings[i][1], PGC_SUSET, PGC_S_OVERRIDE);
 	SetConfigOption("lock_timeout", keeper ? "1s" : "0", PGC_SUSET, PGC_S_OVERRIDE);
+	/* a job committed is durable, as fib_request() promised; stricter stays */
+	if (strcmp(GetConfigOption("synchronous_commit", false, false), "off") == 0)
+		SetConfigOption("synchronous_commit", "on", PGC_SUSET, PGC_S_OVERRIDE);
 }
 
 /*
@@ -171,7 +223,7 @@ pg_fib_bgworker_start(bool keeper)
 	BackgroundWorkerInitializeConnection(pg_fib_database, NULL, 0);
 	if (keeper)
 	{
-		(void) pg_fib_connect_failures(false, true);
+		(void) pg_fib_connect_event(FIB_CONNECTED);
 		pg_fib_wake_workers();
 	}
 	fib_fix_settings(keeper);

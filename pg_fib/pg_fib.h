@@ -214,7 +214,15 @@ extern int	pg_fib_running_workers(int *pids);
 extern void pg_fib_add_memo_bytes(int64 bytes);
 extern int64 pg_fib_memo_bytes(void);
 extern void pg_fib_set_memo_bytes(int64 bytes);
-extern int	pg_fib_connect_failures(bool keeper_connecting, bool connected);
+/* What happens to the keeper's connection to pg_fib.database (shmem.c). */
+typedef enum FibConnectEvent
+{
+	FIB_CONNECT_ATTEMPT,		/* about to connect */
+	FIB_CONNECT_DUE,			/* the database is there: connect at next start */
+	FIB_CONNECTED				/* connected */
+} FibConnectEvent;
+
+extern int	pg_fib_connect_event(FibConnectEvent event);
 extern bool pg_fib_keeper_connected(void);
 
 /* shmem.c: the compute workers' side */

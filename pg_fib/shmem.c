@@ -649,26 +649,33 @@ pg_fib_set_memo_bytes(int64 bytes)
 }
 
 /*
- * pg_fib_connect_failures keeps count of the keeper's attempts to connect
- * to pg_fib.database: called before an attempt (keeper_connecting) it
- * returns how many attempts before this one failed, and counts this one;
- * called once connected it resets the count and tells the compute workers
- * that they may connect too.
+ * pg_fib_connect_event keeps count of the keeper's attempts to connect to
+ * pg_fib.database, and returns how many attempts before this event failed:
+ * FIB_CONNECT_ATTEMPT counts an attempt about to be made (it counts as
+ * failed until FIB_CONNECTED); FIB_CONNECT_DUE, once the keeper has seen
+ * the database usable, makes the next attempt a first one; FIB_CONNECTED
+ * resets the count and tells the compute workers that they may connect.
  */
 int
-pg_fib_connect_failures(bool keeper_connecting, bool connected)
+pg_fib_connect_event(FibConnectEvent event)
 {
 	int			failures;
 
 	LWLockAcquire(fib_shared->lock, LW_EXCLUSIVE);
 	failures = fib_shared->connect_failures;
-	if (connected)
+	switch (event)
 	{
-		fib_shared->connect_failures = 0;
-		fib_shared->keeper_connected = true;
+		case FIB_CONNECT_ATTEMPT:
+			fib_shared->connect_failures++;
+			break;
+		case FIB_CONNECT_DUE:
+			fib_shared->connect_failures = 0;
+			break;
+		case FIB_CONNECTED:
+			fib_shared->connect_failures = 0;
+			fib_shared->keeper_connected = true;
+			break;
 	}
-	else if (keeper_connecting)
-		fib_shared->connect_failures++;
 	LWLockRelease(fib_shared->lock);
 	return failures;
 }

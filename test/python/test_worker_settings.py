@@ -45,6 +45,9 @@ HOSTILE = {
     "lock_timeout": "1ms",
     "idle_in_transaction_session_timeout": "1ms",
     "search_path": "nowhere",
+    "exit_on_error": "on",
+    "force_parallel_mode": "on",
+    "synchronous_commit": "off",
 }
 
 
@@ -74,6 +77,35 @@ def test_database_and_role_settings_do_not_reach_the_workers(node, scope, settin
             restart_pg_fib_workers(conn, 1)
 
 
+def test_exit_on_error_does_not_end_the_keeper(node):
+    """D12: with exit_on_error = on for the workers' database, the keeper's
+    caught error (a caller holding the job's row for more than its 1 s
+    lock_timeout) stays an error: the caller gets 55P03, the keeper goes
+    on (same process), and the next request is served."""
+    n, other = next(FRESH_N), next(FRESH_N)
+    with node.connect(autocommit=True) as conn:
+        conn.execute("SET statement_timeout = '30s'")
+        conn.execute("INSERT INTO public.fib_jobs (n, state, attempts, finished_at, error)"
+                     " VALUES (%s, 'failed', 3, now(), 'failed on purpose by the test')", (n,))
+        try:
+            conn.execute("ALTER DATABASE postgres SET exit_on_error = on")
+            restart_pg_fib_workers(conn, 1)
+            keeper = keeper_pid(conn)
+            with node.connect() as holder:
+                holder.execute("SET exit_on_error = off")
+                holder.execute("SET statement_timeout = '15s'")
+                holder.execute("DELETE FROM public.fib_jobs WHERE n = %s AND state = 'failed'", (n,))
+                with pytest.raises(errors.LockNotAvailable):
+                    holder.execute("SELECT public.fib_request(%s)", (n,))
+                holder.rollback()
+            assert keeper_pid(conn) == keeper, "the keeper ended on the error it caught"
+            row = conn.execute("SELECT state FROM public.fib_wait(%s, '20 s')", (other,)).fetchone()
+            assert row == ("done",), row
+        finally:
+            conn.execute("ALTER DATABASE postgres RESET exit_on_error")
+            restart_pg_fib_workers(conn, 1)
+
+
 def test_a_missing_pg_fib_database_is_said_once():
     """D13: pg_fib.database names a database that does not exist: over 20 s
     the log says so at most twice (a WARNING, at most one FATAL, no restart
@@ -98,10 +130,24 @@ def test_a_missing_pg_fib_database_is_said_once():
             conn.execute("CREATE EXTENSION pg_fib")
             with pytest.raises(errors.ObjectNotInPrerequisiteState) as refused:
                 conn.execute("SELECT fib_text(10000000)")
-        hint = refused.value.diag.message_hint or ""
-        detail = refused.value.diag.message_detail or ""
-        assert "fib_request" not in hint, hint
-        assert "nosuchdb" in hint + detail, (hint, detail)
+            hint = refused.value.diag.message_hint or ""
+            detail = refused.value.diag.message_detail or ""
+            assert "fib_request" not in hint, hint
+            assert "nosuchdb" in hint + detail, (hint, detail)
+
+            # once the database is there, pg_fib connects within seconds
+            # (not at a retry a minute later), with no more lines about it
+            mark = len(lines)
+            conn.execute("CREATE DATABASE nosuchdb")
+        with c.connect(dbname="nosuchdb", autocommit=True) as conn:
+            conn.execute("CREATE EXTENSION pg_fib")
+            conn.execute("SET statement_timeout = '20s'")
+            start = time.monotonic()
+            assert conn.execute("SELECT state FROM fib_wait(%s, '15 s')", (SYNC_MAX_N + 1,)).fetchone()[0] == "done"
+            assert time.monotonic() - start < 8, "pg_fib took a retry interval to connect"
+        with open(c.log, encoding="utf-8", errors="replace") as log:
+            later = log.read().splitlines()[mark:]
+        assert [line for line in later if "FATAL" in line or "WARNING" in line] == [], later
     finally:
         c.destroy()
 
