@@ -20,8 +20,11 @@
  *	- a job is queued for F(n) when neither the memo nor a live job has it:
  *	  a failed job, and a done one whose memo row was deleted, are queued
  *	  again (fib_jobs_request_sql);
- *	- a new job is refused while pg_fib.max_queued jobs are queued, or while
- *	  its role has its share (pg_fib.max_queued_per_role) queued or running;
+ *	- a new job is refused while pg_fib.max_queued jobs requested by roles
+ *	  are queued, or while its role has its share
+ *	  (pg_fib.max_queued_per_role) queued or running; a memoize hint is
+ *	  dropped while pg_fib.max_queued jobs of any kind are queued, and
+ *	  claimed after every requested job (pg_fib_jobs_memoize);
  *	- an attempt that ends without a result (an error, or the worker died)
  *	  is retried until the job has had pg_fib.max_attempts, except a
  *	  cancelled one; an attempt the job is innocent of (the whole server
@@ -201,12 +204,14 @@ fib_int64_result(int column)
 }
 
 /* pg_fib_jobs_queued counts the jobs waiting in the queue. */
-int64
-pg_fib_jobs_queued(const FibSchema *schema)
+void
+pg_fib_jobs_queued(const FibSchema *schema, FibQueued *queued)
 {
-	fib_exec(psprintf("SELECT count(*) FROM %s.fib_jobs WHERE state = 'queued'", schema->quoted),
+	fib_exec(psprintf("SELECT count(*) FILTER (WHERE requested_by IS NOT NULL), count(*)"
+					  " FROM %s.fib_jobs WHERE state = 'queued'", schema->quoted),
 			 0, NULL, NULL, SPI_OK_SELECT);
-	return fib_int64_result(1);
+	queued->requested = fib_int64_result(1);
+	queued->all = fib_int64_result(2);
 }
 
 /*
@@ -260,7 +265,7 @@ static const char *const fib_jobs_request_sql =
  * jobs waiting, kept up to date across a batch.
  */
 void
-pg_fib_jobs_request(const FibSchema *schema, FibTakenRequest *req, int64 *queued)
+pg_fib_jobs_request(const FibSchema *schema, FibTakenRequest *req, FibQueued *queued)
 {
 	Oid			types[2] = {INT8OID, NAMEOID};
 	Datum		values[2];
@@ -272,10 +277,10 @@ pg_fib_jobs_request(const FibSchema *schema, FibTakenRequest *req, int64 *queued
 	if (!fib_job_needs_queuing(state, memoized))
 		return;
 
-	if (*queued >= pg_fib_max_queued)
+	if (queued->requested >= pg_fib_max_queued)
 	{
 		req->answer.outcome = FIB_OUTCOME_QUEUE_FULL;
-		req->answer.count = *queued;
+		req->answer.count = queued->requested;
 		req->answer.limit = pg_fib_max_queued;
 		return;
 	}
@@ -296,7 +301,8 @@ pg_fib_jobs_request(const FibSchema *schema, FibTakenRequest *req, int64 *queued
 	fib_exec(psprintf(fib_jobs_request_sql, schema->quoted), 2, types, values, SPI_OK_INSERT);
 	if (SPI_processed > 0)
 	{
-		(*queued)++;
+		queued->requested++;
+		queued->all++;
 		req->answer.state = FIB_JOB_QUEUED;
 	}
 	else
@@ -305,21 +311,24 @@ pg_fib_jobs_request(const FibSchema *schema, FibTakenRequest *req, int64 *queued
 
 /*
  * pg_fib_jobs_memoize queues F(absn), computed inline by a query, for a
- * worker to memoize: a hint, dropped while the queue is full.
+ * worker to memoize: a hint, requested by no role, dropped while
+ * pg_fib.max_queued jobs of any kind wait.  It does not count against the
+ * requests' bound, and the workers claim it after every requested job, so
+ * no role's fib() calls can refuse or delay another role's request.
  */
 void
-pg_fib_jobs_memoize(const FibSchema *schema, uint64 absn, int64 *queued)
+pg_fib_jobs_memoize(const FibSchema *schema, uint64 absn, FibQueued *queued)
 {
 	Oid			types[1] = {INT8OID};
 	Datum		values[1] = {Int64GetDatum((int64) absn)};
 
-	if (*queued >= pg_fib_max_queued)
+	if (queued->all >= pg_fib_max_queued)
 		return;
 	fib_exec(psprintf("INSERT INTO %1$s.fib_jobs (n)"
 					  " SELECT $1 WHERE NOT EXISTS (SELECT FROM %1$s.fib_memo m WHERE m.n = $1)"
 					  " ON CONFLICT (n) DO NOTHING", schema->quoted),
 			 1, types, values, SPI_OK_INSERT);
-	*queued += SPI_processed;
+	queued->all += SPI_processed;
 }
 
 /*
@@ -339,9 +348,10 @@ pg_fib_jobs_count_hits(const FibSchema *schema, const FibHint *hint)
 }
 
 /*
- * pg_fib_jobs_claim claims the oldest queued job for this worker and
- * returns true with its n, or returns false when there is none.  Several
- * workers share the queue without blocking each other.
+ * pg_fib_jobs_claim claims the oldest queued job a role requested, failing
+ * one the oldest memoize hint, for this worker, and returns true with its
+ * n, or returns false when there is none.  Several workers share the queue
+ * without blocking each other.  The order is the index fib_jobs_queued's.
  */
 bool
 pg_fib_jobs_claim(const FibSchema *schema, uint64 *absn)
@@ -352,7 +362,7 @@ pg_fib_jobs_claim(const FibSchema *schema, uint64 *absn)
 					  " worker_pid = pg_backend_pid()"
 					  " WHERE n = (SELECT n FROM %1$s.fib_jobs"
 					  " WHERE state = 'queued'"
-					  " ORDER BY requested_at, n LIMIT 1"
+					  " ORDER BY requested_by IS NULL, requested_at, n LIMIT 1"
 					  " FOR UPDATE SKIP LOCKED)"
 					  " RETURNING n", schema->quoted),
 			 0, NULL, NULL, SPI_OK_UPDATE_RETURNING);

@@ -86,7 +86,7 @@ fib_keeper_schema(FibSchema *schema)
 }
 
 /* A unit of the keeper's work, run in a subtransaction by fib_keeper_try. */
-typedef void (*FibKeeperStep) (const FibSchema *schema, void *arg, int64 *queued);
+typedef void (*FibKeeperStep) (const FibSchema *schema, void *arg, FibQueued *queued);
 
 /*
  * fib_keeper_try runs step in a subtransaction, so that its failure (a row
@@ -94,7 +94,7 @@ typedef void (*FibKeeperStep) (const FibSchema *schema, void *arg, int64 *queued
  * of its error, or 0.  An error other than a lock timeout is logged.
  */
 static int
-fib_keeper_try(FibKeeperStep step, const FibSchema *schema, void *arg, int64 *queued)
+fib_keeper_try(FibKeeperStep step, const FibSchema *schema, void *arg, FibQueued *queued)
 {
 	MemoryContext context = CurrentMemoryContext;
 	ResourceOwner owner = CurrentResourceOwner;
@@ -130,21 +130,21 @@ fib_keeper_try(FibKeeperStep step, const FibSchema *schema, void *arg, int64 *qu
 
 /* fib_keeper_request is the step that writes one request. */
 static void
-fib_keeper_request(const FibSchema *schema, void *arg, int64 *queued)
+fib_keeper_request(const FibSchema *schema, void *arg, FibQueued *queued)
 {
 	pg_fib_jobs_request(schema, (FibTakenRequest *) arg, queued);
 }
 
 /* fib_keeper_memoize is the step that writes one memoize hint. */
 static void
-fib_keeper_memoize(const FibSchema *schema, void *arg, int64 *queued)
+fib_keeper_memoize(const FibSchema *schema, void *arg, FibQueued *queued)
 {
 	pg_fib_jobs_memoize(schema, *(uint64 *) arg, queued);
 }
 
 /* fib_keeper_hit is the step that counts one memo row's hits. */
 static void
-fib_keeper_hit(const FibSchema *schema, void *arg, int64 *queued)
+fib_keeper_hit(const FibSchema *schema, void *arg, FibQueued *queued)
 {
 	pg_fib_jobs_count_hits(schema, (FibHint *) arg);
 }
@@ -158,7 +158,7 @@ fib_keeper_write(FibTakenRequest *requests, int nrequests, uint64 *memoize, int 
 				 FibHint *hits, int nhits)
 {
 	FibSchema	schema;
-	int64		queued;
+	FibQueued	queued;
 	int64		queued_before;
 	int			i;
 
@@ -172,7 +172,8 @@ fib_keeper_write(FibTakenRequest *requests, int nrequests, uint64 *memoize, int 
 		return;
 	}
 
-	queued = queued_before = pg_fib_jobs_queued(&schema);
+	pg_fib_jobs_queued(&schema, &queued);
+	queued_before = queued.all;
 	for (i = 0; i < nrequests; i++)
 	{
 		int			sqlerrcode = fib_keeper_try(fib_keeper_request, &schema, &requests[i], &queued);
@@ -191,7 +192,7 @@ fib_keeper_write(FibTakenRequest *requests, int nrequests, uint64 *memoize, int 
 		(void) fib_keeper_try(fib_keeper_hit, &schema, &hits[i], &queued);
 	pg_fib_commit();
 
-	if (queued > queued_before)
+	if (queued.all > queued_before)
 		pg_fib_wake_workers();
 }
 

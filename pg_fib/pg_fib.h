@@ -303,14 +303,25 @@ typedef struct FibEndedJobs
 	uint64		n[64];
 } FibEndedJobs;
 
+/*
+ * The jobs waiting in the queue, kept up to date across a keeper's batch:
+ * those a role requested, which pg_fib.max_queued bounds, and all of them,
+ * with the jobs queued to memoize a value, which are dropped beyond it.
+ */
+typedef struct FibQueued
+{
+	int64		requested;
+	int64		all;
+} FibQueued;
+
 extern void pg_fib_find_schema(FibSchema *schema);
 extern void pg_fib_schema_of(Oid namespace, FibSchema *schema);
 extern void pg_fib_check_schema_owner(Oid namespace);
 extern void pg_fib_jobs_request(const FibSchema *schema, FibTakenRequest *req,
-								int64 *queued);
-extern void pg_fib_jobs_memoize(const FibSchema *schema, uint64 absn, int64 *queued);
+								FibQueued *queued);
+extern void pg_fib_jobs_memoize(const FibSchema *schema, uint64 absn, FibQueued *queued);
 extern void pg_fib_jobs_count_hits(const FibSchema *schema, const FibHint *hint);
-extern int64 pg_fib_jobs_queued(const FibSchema *schema);
+extern void pg_fib_jobs_queued(const FibSchema *schema, FibQueued *queued);
 extern bool pg_fib_jobs_claim(const FibSchema *schema, uint64 *absn);
 extern void pg_fib_jobs_store(const FibSchema *schema, uint64 absn,
 							  const FibDigit *digits, size_t ndigits, double compute_ms);

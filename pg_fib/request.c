@@ -76,7 +76,7 @@ fib_report(uint64 absn, const FibAnswer *answer, bool keeper_running,
 			ereport(ERROR,
 					(errcode(ERRCODE_CONFIGURATION_LIMIT_EXCEEDED),
 					 errmsg("could not queue F(" UINT64_FORMAT "): the queue is full", absn),
-					 errdetail(INT64_FORMAT " jobs are queued, the most \"pg_fib.max_queued\" (" INT64_FORMAT ") allows.",
+					 errdetail(INT64_FORMAT " requested jobs are queued, the most \"pg_fib.max_queued\" (" INT64_FORMAT ") allows.",
 							   answer->count, answer->limit),
 					 errhint("Try again when the queue has drained, or ask a superuser to raise \"pg_fib.max_queued\".")));
 			break;

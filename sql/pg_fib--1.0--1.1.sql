@@ -6,6 +6,9 @@
 ALTER TABLE fib_jobs ADD COLUMN requested_by name;
 CREATE INDEX fib_jobs_waiting_by_role ON fib_jobs (requested_by)
     WHERE state IN ('queued', 'running');
+-- The workers' order: jobs a role requested, oldest first, then memoize hints.
+DROP INDEX fib_jobs_queued;
+CREATE INDEX fib_jobs_queued ON fib_jobs ((requested_by IS NULL), requested_at, n) WHERE state = 'queued';
 COMMENT ON COLUMN fib_jobs.requested_by IS
 'The role that requested the job (NULL: queued by pg_fib to memoize a value computed inline); pg_fib.max_queued_per_role bounds its jobs queued or running';
 COMMENT ON INDEX fib_jobs_waiting_by_role IS

@@ -56,7 +56,8 @@ CREATE TABLE fib_jobs (
     worker_pid   integer,
     requested_by name
 );
-CREATE INDEX fib_jobs_queued ON fib_jobs (requested_at, n) WHERE state = 'queued';
+-- The workers' order: jobs a role requested, oldest first, then memoize hints.
+CREATE INDEX fib_jobs_queued ON fib_jobs ((requested_by IS NULL), requested_at, n) WHERE state = 'queued';
 CREATE INDEX fib_jobs_waiting_by_role ON fib_jobs (requested_by)
     WHERE state IN ('queued', 'running');
 SELECT pg_catalog.pg_extension_config_dump('fib_jobs', '');

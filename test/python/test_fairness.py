@@ -160,3 +160,45 @@ def test_memo_hits_do_not_crowd_out_values_to_memoize(conn, database):
                  what="every value to be memoized")
     except AssertionError:
         pytest.fail(f"{counts[-1]} of {high - low + 1} values memoized 60 s after the calls began")
+
+
+def test_memoize_hints_neither_refuse_nor_delay_a_request(conn, database, roles):
+    """D5: fib() of many n between pg_fib.memo_min_n and sync_max_n queues
+    jobs to memoize them, which count against no role.  With
+    pg_fib.max_queued = 20 and the workers stopped, fib_greedy's 60 fib()
+    calls leave the queue full of such hints, and yet fib_other's request
+    of a new n is queued (no 53400), and once the workers go on it is
+    claimed before every hint."""
+    hinted = list(range(8000, 8060))
+    theirs = BASE + 31
+    forget(conn, theirs)
+    conn.execute("DELETE FROM fib_memo WHERE n = ANY(%s)", (hinted,))
+    conn.execute("DELETE FROM fib_jobs WHERE n = ANY(%s)", (hinted,))
+    reload_setting(conn, "pg_fib.max_queued", "20")
+    try:
+        with psycopg.connect(dbname=database, user="fib_greedy", autocommit=True) as greedy, \
+                psycopg.connect(dbname=database, user="fib_other", autocommit=True) as other:
+            other.execute("SET statement_timeout = '15s'")
+            with idle_workers_stopped(conn):
+                for n in hinted:
+                    greedy.execute("SELECT fib(%s) IS NULL", (n,))
+
+                def hints_queued():
+                    return conn.execute("SELECT count(*) FROM fib_jobs WHERE n = ANY(%s)"
+                                        " AND state = 'queued'", (hinted,)).fetchone()[0] >= 20
+                wait_for(hints_queued, 10, interval=0.1, what="the hints to fill the queue")
+                try:
+                    state = other.execute("SELECT state FROM fib_request(%s)", (theirs,)).fetchone()[0]
+                except errors.ConfigurationLimitExceeded as exc:
+                    pytest.fail(f"memoize hints filled the queue for a request: {exc}")
+                assert state == "queued"
+            assert wait_finished(conn, theirs, timeout=60)["state"] == "done"
+            wait_for(lambda: conn.execute("SELECT count(*) FROM fib_jobs WHERE n = ANY(%s)"
+                                          " AND state = 'queued'", (hinted,)).fetchone()[0] == 0,
+                     30, interval=0.2, what="the hints to be memoized")
+            first_hint, request = conn.execute(
+                "SELECT (SELECT min(started_at) FROM fib_jobs WHERE n = ANY(%s)),"
+                " (SELECT started_at FROM fib_jobs WHERE n = %s)", (hinted, theirs)).fetchone()
+            assert request <= first_hint, (request, first_hint)
+    finally:
+        reset_setting(conn, "pg_fib.max_queued")
