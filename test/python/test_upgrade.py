@@ -32,8 +32,8 @@ WITH ext AS (
 )
 -- the extension itself, and its configuration tables as pg_dump sees them
 SELECT 'extension', e.extname::text,
-       format('version=%s relocatable=%s schema=%s config=%s condition=%s',
-              e.extversion, e.extrelocatable, e.extnamespace::regnamespace,
+       format('version=%s relocatable=%s schema=%s owner=%s config=%s condition=%s',
+              e.extversion, e.extrelocatable, e.extnamespace::regnamespace, e.extowner::regrole,
               (SELECT array_agg(c::regclass::text ORDER BY c::regclass::text) FROM unnest(e.extconfig) c),
               e.extcondition)
   FROM ext e
@@ -47,19 +47,23 @@ UNION ALL
 -- functions
 SELECT 'function', p.oid::regprocedure::text,
        format('result=%s args=%s kind=%s volatile=%s parallel=%s strict=%s secdef=%s leakproof=%s '
-              'retset=%s cost=%s rows=%s config=%s acl=%s language=%s bin=%s src=%s',
+              'retset=%s cost=%s rows=%s config=%s acl=%s owner=%s language=%s bin=%s src=%s',
               pg_get_function_result(p.oid), pg_get_function_arguments(p.oid), p.prokind,
               p.provolatile, p.proparallel, p.proisstrict, p.prosecdef, p.proleakproof, p.proretset,
-              p.procost, p.prorows, p.proconfig, p.proacl, l.lanname, p.probin, p.prosrc)
+              p.procost, p.prorows, p.proconfig, p.proacl, p.proowner::regrole, l.lanname, p.probin, p.prosrc)
   FROM pg_proc p JOIN member m ON m.classid = 'pg_proc'::regclass AND m.objid = p.oid
   JOIN pg_language l ON l.oid = p.prolang
 UNION ALL
 -- tables, views, sequences, composite types' relations
 SELECT 'relation', r.oid::regclass::text,
-       format('kind=%s persistence=%s acl=%s options=%s rls=%s forcerls=%s replident=%s',
-              r.relkind, r.relpersistence, r.relacl, r.reloptions, r.relrowsecurity,
+       format('kind=%s persistence=%s acl=%s owner=%s options=%s rls=%s forcerls=%s replident=%s',
+              r.relkind, r.relpersistence, r.relacl, r.relowner::regrole, r.reloptions, r.relrowsecurity,
               r.relforcerowsecurity, r.relreplident)
   FROM rel r
+UNION ALL
+-- the bodies of views
+SELECT 'view', r.oid::regclass::text, pg_get_viewdef(r.oid)
+  FROM rel r WHERE r.relkind IN ('v', 'm')
 UNION ALL
 -- columns, by position among the live ones (a dropped column leaves a gap in attnum)
 SELECT 'column', format('%s #%s', a.attrelid::regclass,
@@ -108,8 +112,8 @@ SELECT 'rule', format('%s %s', ru.ev_class::regclass, ru.rulename), pg_get_ruled
 UNION ALL
 -- types
 SELECT 'type', t.oid::regtype::text,
-       format('type=%s category=%s acl=%s relation=%s', t.typtype, t.typcategory, t.typacl,
-              t.typrelid::regclass)
+       format('type=%s category=%s acl=%s owner=%s relation=%s', t.typtype, t.typcategory, t.typacl,
+              t.typowner::regrole, t.typrelid::regclass)
   FROM pg_type t JOIN member m ON m.classid = 'pg_type'::regclass AND m.objid = t.oid
 ORDER BY 1, 2, 3
 """
