@@ -316,6 +316,7 @@ pg_fib_fib_wait(PG_FUNCTION_ARGS)
 	if (pg_fib_job_read(namespace, n, &row) && row.state == FIB_JOB_DONE && row.memoized)
 		PG_RETURN_DATUM(fib_row_datum(fcinfo, &row));
 
+	pg_fib_release_read_locks();
 	fib_check_can_wait(namespace);
 	fib_check_can_queue(absn);
 	(void) pg_fib_request_and_wait(absn,

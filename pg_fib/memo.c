@@ -22,10 +22,11 @@
  *	- with a fresh snapshot (outside parallel mode, where the query's own
  *	  must do): a job that fib_status() or fib_wait() reports done is
  *	  readable in the same REPEATABLE READ or SERIALIZABLE transaction;
- *	- releasing the locks at once, values and jobs alike, so that a caller
- *	  that goes on to sleep in fib_wait() holds no lock that VACUUM FULL or
- *	  DROP EXTENSION, and the workers behind them, would queue on (it costs
- *	  a call in a statement of many calls about 0.3 us; a query, nothing).
+ *	- with locks held by a resource owner of their own, which a caller
+ *	  about to sleep in fib_wait() (or on the keeper) releases, so that it
+ *	  holds no lock that VACUUM FULL or DROP EXTENSION, and the workers
+ *	  behind them, would queue on, while the next read in the transaction
+ *	  finds its locks held, as usual.
  *
  * A caller's query never writes the tables (see shmem.c).
  *
@@ -52,13 +53,16 @@
 #include "executor/tuptable.h"
 #include "miscadmin.h"
 #include "port/pg_bswap.h"
+#include "storage/lmgr.h"
 #include "storage/lock.h"
+#include "storage/proc.h"
 #include "utils/builtins.h"
 #include "utils/datum.h"
 #include "utils/fmgroids.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
 #include "utils/rel.h"
+#include "utils/resowner.h"
 #include "utils/snapmgr.h"
 
 #include "pg_fib.h"
@@ -229,6 +233,53 @@ typedef struct FibTableCache
 } FibTableCache;
 
 /*
+ * The resource owner of the locks pg_fib's reads take, a child of the
+ * transaction's, made for each transaction that reads (fib_reads_lxid
+ * tells which; the transaction's end deletes it with its parent).  The
+ * locks stay to the end of the transaction, as usual, so that the next
+ * read in it finds them held, which keeps a memo hit cheap; but a caller
+ * about to sleep gives them all back at once (pg_fib_release_read_locks),
+ * and the locks the transaction took by itself are told apart by being
+ * held by another owner.
+ */
+static ResourceOwner fib_reads_owner = NULL;
+static LocalTransactionId fib_reads_lxid = InvalidLocalTransactionId;
+
+/*
+ * fib_lock_for_reading locks relation relid in AccessShareLock for the
+ * current transaction, held by fib_reads_owner.  Nothing but the lock is
+ * registered with that owner: the relation itself is opened with NoLock
+ * under the caller's, so an error leaves nothing of the caller's behind.
+ */
+static void
+fib_lock_for_reading(Oid relid)
+{
+	ResourceOwner caller = CurrentResourceOwner;
+
+	if (fib_reads_owner == NULL || fib_reads_lxid != MyProc->lxid)
+	{
+		fib_reads_owner = ResourceOwnerCreate(TopTransactionResourceOwner, "pg_fib reads");
+		fib_reads_lxid = MyProc->lxid;
+	}
+	CurrentResourceOwner = fib_reads_owner;
+	LockRelationOid(relid, AccessShareLock);
+	CurrentResourceOwner = caller;
+}
+
+/*
+ * pg_fib_release_read_locks releases the locks pg_fib's reads took in this
+ * transaction, before the caller sleeps: a VACUUM FULL or DROP EXTENSION
+ * must not queue behind a sleeper, nor the workers behind them.
+ */
+void
+pg_fib_release_read_locks(void)
+{
+	if (fib_reads_owner == NULL || fib_reads_lxid != MyProc->lxid)
+		return;
+	ResourceOwnerRelease(fib_reads_owner, RESOURCE_RELEASE_LOCKS, false, false);
+}
+
+/*
  * fib_open_table opens pg_fib's table name in the schema namespace, through
  * cache, checking that the cached OID still names that table (it may have
  * been dropped and created again).
@@ -240,16 +291,18 @@ fib_open_table(FibTableCache *cache, Oid namespace, const char *name)
 
 	if (cache->namespace == namespace && OidIsValid(cache->relid))
 	{
-		rel = try_table_open(cache->relid, AccessShareLock);
+		fib_lock_for_reading(cache->relid);
+		rel = try_table_open(cache->relid, NoLock);
 		if (rel != NULL && RelationGetNamespace(rel) == namespace &&
 			strcmp(RelationGetRelationName(rel), name) == 0)
 			return rel;
 		if (rel != NULL)
-			table_close(rel, AccessShareLock);
+			table_close(rel, NoLock);
 	}
 	cache->namespace = namespace;
 	cache->relid = pg_fib_table_oid(namespace, name);
-	return table_open(cache->relid, AccessShareLock);
+	fib_lock_for_reading(cache->relid);
+	return table_open(cache->relid, NoLock);
 }
 
 /* A function that copies what it needs out of a row fib_read_row found. */
@@ -262,11 +315,8 @@ static FibTableCache fib_jobs_table = {InvalidOid, InvalidOid};
  * fib_read_row looks up the row of n = absn in pg_fib's table (fib_memo or
  * fib_jobs) through its primary key, with a fresh snapshot outside parallel
  * mode, and calls reader on it while the table is open.  The locks on the
- * table, its index and its TOAST table are released at once, not kept to
- * the end of the transaction: a transaction that read a value and then
- * sleeps in fib_wait must not hold up a VACUUM FULL, and the workers
- * queued behind it.  Nothing read is used once they are released (the
- * reader copies what it needs).  Returns whether there is such a row.
+ * table, its index and its TOAST table are fib_reads_owner's.  Returns
+ * whether there is such a row.
  */
 static bool
 fib_read_row(Oid namespace, FibTableCache *table, const char *name, uint64 absn,
@@ -286,7 +336,8 @@ fib_read_row(Oid namespace, FibTableCache *table, const char *name, uint64 absn,
 		snapshot = RegisterSnapshot(GetLatestSnapshot());
 
 	rel = fib_open_table(table, namespace, name);
-	index = index_open(RelationGetPrimaryKeyIndex(rel), AccessShareLock);
+	fib_lock_for_reading(RelationGetPrimaryKeyIndex(rel));
+	index = index_open(RelationGetPrimaryKeyIndex(rel), NoLock);
 	slot = table_slot_create(rel, NULL);
 	ScanKeyInit(&key, 1, BTEqualStrategyNumber, F_INT8EQ, Int64GetDatum((int64) absn));
 	scan = index_beginscan(rel, index, snapshot, 1, 0);
@@ -299,8 +350,8 @@ fib_read_row(Oid namespace, FibTableCache *table, const char *name, uint64 absn,
 	}
 	index_endscan(scan);
 	ExecDropSingleTupleTableSlot(slot);
-	index_close(index, AccessShareLock);
-	table_close(rel, AccessShareLock);
+	index_close(index, NoLock);
+	table_close(rel, NoLock);
 	UnregisterSnapshot(snapshot);
 	return found;
 }
@@ -353,9 +404,10 @@ fib_read_value(TupleTableSlot *slot, void *arg)
 		fib_read_buffer = MemoryContextAlloc(TopMemoryContext, VARHDRSZ + size);
 		fib_read_buffer_size = size;
 	}
-	toastrel = table_open(toast.va_toastrelid, AccessShareLock);
+	fib_lock_for_reading(toast.va_toastrelid);
+	toastrel = table_open(toast.va_toastrelid, NoLock);
 	table_relation_fetch_toast_slice(toastrel, toast.va_valueid, size, 0, size, fib_read_buffer);
-	table_close(toastrel, AccessShareLock);
+	table_close(toastrel, NoLock);
 	SET_VARSIZE(fib_read_buffer, VARHDRSZ + size);
 	*value = (bytea *) fib_read_buffer;
 }
@@ -442,8 +494,8 @@ pg_fib_memo_job_read(Oid namespace, int64 n, FibJobRow *row)
 /*
  * pg_fib_table_locked_by_me returns the name of pg_fib's table, fib_memo or
  * fib_jobs, on which this transaction holds a lock of any mode, or NULL.
- * pg_fib's own reads release theirs at once, so such a lock was taken by
- * the caller's own statements (a query of the table, a row lock).
+ * Called after pg_fib_release_read_locks, so such a lock was taken by the
+ * caller's own statements (a query of the table, a row lock).
  */
 const char *
 pg_fib_table_locked_by_me(Oid namespace)

@@ -274,6 +274,7 @@ typedef struct FibJobRow
 
 extern FibDigit *pg_fib_memo_read(Oid namespace, uint64 absn, size_t *ndigits);
 extern bool pg_fib_job_read(Oid namespace, int64 n, FibJobRow *row);
+extern void pg_fib_release_read_locks(void);
 extern const char *pg_fib_table_locked_by_me(Oid namespace);
 extern bool pg_fib_memo_job_read(Oid namespace, int64 n, FibJobRow *row);
 extern void pg_fib_delete_row(Relation rel, uint64 absn);

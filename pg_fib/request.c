@@ -12,9 +12,10 @@
  * (PG_ENSURE_ERROR_CLEANUP), and every refusal is raised by one function,
  * fib_report, in the Error Message Style Guide's form.
  *
- * Nothing here holds a lock on pg_fib's tables: fib_wait() sleeps on shared
- * memory, and reads the job only when a worker says it ended (or once a
- * second, in case a notice was missed), with locks released at once.
+ * Nothing here sleeps holding a lock on pg_fib's tables: the locks of
+ * pg_fib's reads are released before each wait (pg_fib_release_read_locks),
+ * and fib_wait() sleeps on shared memory, reading the job only when a worker
+ * says it ended (or once a second, in case a notice was missed).
  *
  * IDENTIFICATION
  *	  pg_fib/request.c
@@ -192,6 +193,7 @@ fib_post_and_report(uint64 absn, TimestampTz answer_deadline, uint64 wait_n)
 						  TimestampTzPlusMilliseconds(GetCurrentTimestamp(),
 													  FIB_KEEPER_WAIT_MS));
 	pg_fib_post_request(absn, wait_n);
+	pg_fib_release_read_locks();
 	if (!fib_wait_answer(&answer, answer_deadline, &keeper_running))
 		answer.outcome = FIB_OUTCOME_NONE;
 	fib_report(absn, &answer, keeper_running, own_timeout);
@@ -246,6 +248,7 @@ pg_fib_request_and_wait(uint64 absn, TimestampTz answer_deadline, TimestampTz de
 												   Min(remaining_ms, FIB_WAIT_RECHECK_MS),
 												   PG_WAIT_EXTENSION);
 			state = read_state(absn, arg);
+			pg_fib_release_read_locks();
 		}
 		ConditionVariableCancelSleep();
 	}
