@@ -274,9 +274,14 @@ fib_lock_for_reading(Oid relid)
 void
 pg_fib_release_read_locks(void)
 {
+	ResourceOwner caller = CurrentResourceOwner;
+
 	if (fib_reads_owner == NULL || fib_reads_lxid != MyProc->lxid)
 		return;
-	ResourceOwnerRelease(fib_reads_owner, RESOURCE_RELEASE_LOCKS, false, false);
+	/* the locks alone, without the release callbacks of a whole owner */
+	CurrentResourceOwner = fib_reads_owner;
+	LockReleaseCurrentOwner(NULL, 0);
+	CurrentResourceOwner = caller;
 }
 
 /*
