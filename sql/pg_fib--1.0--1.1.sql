@@ -65,6 +65,40 @@ CREATE OR REPLACE FUNCTION fib_schedule_maintenance(schedule text DEFAULT '* * *
 AS 'MODULE_PATHNAME', 'pg_fib_schedule_maintenance'
 LANGUAGE C VOLATILE PARALLEL UNSAFE;
 
+-- A pg_cron job that 1.0's fib_schedule_maintenance() registered names the
+-- schema as it was then, and runs whatever is called fib_maintain() there:
+-- it gets 1.1's command, on its schedule.  A job another role scheduled is
+-- that role's to replace (a warning says so); in a schema not owned by a
+-- superuser the job is removed, since 1.1's fib_maintain() refuses it anyway.
+DO $$
+DECLARE
+    job record;
+BEGIN
+    IF NOT EXISTS (SELECT FROM pg_catalog.pg_extension
+                    WHERE extname OPERATOR(pg_catalog.=) 'pg_cron') THEN
+        RETURN;
+    END IF;
+    FOR job IN SELECT j.jobid, j.schedule, j.username FROM cron.job j
+                WHERE j.jobname OPERATOR(pg_catalog.=) 'pg_fib maintenance'
+                  AND j.database OPERATOR(pg_catalog.=) pg_catalog.current_database()
+    LOOP
+        IF job.username OPERATOR(pg_catalog.<>) CURRENT_USER THEN
+            RAISE WARNING 'the pg_cron job "pg_fib maintenance" of role "%" still runs the command of pg_fib 1.0', job.username
+                USING DETAIL = 'That command names pg_fib''s schema as it was when it was scheduled.',
+                      HINT = 'Call fib_schedule_maintenance() again as that role.';
+            CONTINUE;
+        END IF;
+        BEGIN
+            PERFORM @extschema@.fib_schedule_maintenance(job.schedule);
+        EXCEPTION WHEN object_not_in_prerequisite_state THEN
+            PERFORM cron.unschedule(job.jobid);
+            RAISE WARNING 'removed the pg_cron job "pg_fib maintenance": the schema of extension "pg_fib" is not owned by a superuser'
+                USING HINT = 'Make a superuser own the schema (ALTER SCHEMA ... OWNER TO), then call fib_schedule_maintenance() again.';
+        END;
+    END LOOP;
+END
+$$;
+
 -- Observability.  fib_counters() reads pg_fib's shared memory; the view adds
 -- up the tables with its owner's privileges, so a monitoring role reads it
 -- without any privilege on the tables.

@@ -301,3 +301,52 @@ def test_schedule_maintenance_refuses_bad_input(node, admin):
         assert admin.execute("SELECT count(*) FROM cron.job").fetchone()[0] == 0
     finally:
         _drop_everything(admin, schemas=("fibs",))
+
+
+def test_update_from_1_0_replaces_the_scheduled_upkeep(node, admin):
+    """D1 for installations of 1.0: ALTER EXTENSION pg_fib UPDATE gives the
+    pg_cron job that 1.0 registered (naming the schema) 1.1's command, on
+    its schedule, so that it survives a rename; and in a schema alice owns
+    it removes the job, with a warning, instead of leaving her a command
+    that runs her fib_maintain() as a superuser."""
+    try:
+        admin.execute("CREATE ROLE alice")
+        admin.execute("CREATE SCHEMA fibs")
+        admin.execute("CREATE EXTENSION pg_fib VERSION '1.0' SCHEMA fibs")
+        admin.execute("CREATE EXTENSION pg_cron")
+        job_id = admin.execute("SELECT fibs.fib_schedule_maintenance('0 3 * * *')").fetchone()[0]
+        assert admin.execute("SELECT command FROM cron.job WHERE jobid = %s",
+                             (job_id,)).fetchone()[0] == "SELECT fibs.fib_maintain()"
+        admin.execute("ALTER EXTENSION pg_fib UPDATE")
+        jobs = admin.execute("SELECT schedule, command FROM cron.job"
+                             " WHERE jobname = 'pg_fib maintenance'").fetchall()
+        assert len(jobs) == 1 and jobs[0][0] == "0 3 * * *" and jobs[0][1].startswith("DO "), jobs
+        admin.execute("ALTER SCHEMA fibs RENAME TO fibs_renamed")
+        _old_done_job(admin, "fibs_renamed", SYNC_MAX_N + 24)
+        admin.execute(jobs[0][1])
+        assert not _has_job(admin, "fibs_renamed", SYNC_MAX_N + 24)
+
+        admin.execute("DROP EXTENSION pg_fib")
+        admin.execute("SELECT cron.unschedule(jobid) FROM cron.job")
+        admin.execute("CREATE SCHEMA app AUTHORIZATION alice")
+        admin.execute("CREATE EXTENSION pg_fib VERSION '1.0' SCHEMA app")
+        admin.execute("SELECT app.fib_schedule_maintenance('0 3 * * *')")
+        warnings = []
+        admin.add_notice_handler(lambda diag: warnings.append(diag.message_primary))
+        admin.execute("ALTER EXTENSION pg_fib UPDATE")
+        assert admin.execute("SELECT count(*) FROM cron.job").fetchone()[0] == 0
+        assert any("removed the pg_cron job" in w for w in warnings), warnings
+
+        # a job another superuser scheduled is that role's to replace: said, kept
+        admin.execute("DROP EXTENSION pg_fib")
+        admin.execute("CREATE ROLE boss SUPERUSER LOGIN")
+        admin.execute("CREATE EXTENSION pg_fib VERSION '1.0' SCHEMA fibs_renamed")
+        with node.connect(user="boss", autocommit=True) as boss:
+            boss.execute("SELECT fibs_renamed.fib_schedule_maintenance('0 4 * * *')")
+        warnings.clear()
+        admin.execute("ALTER EXTENSION pg_fib UPDATE")
+        assert admin.execute("SELECT username, command FROM cron.job").fetchall() == \
+            [("boss", "SELECT fibs_renamed.fib_maintain()")]
+        assert any('"boss"' in w for w in warnings), warnings
+    finally:
+        _drop_everything(admin, schemas=("fibs", "fibs_renamed", "app"), roles=("alice", "boss"))
