@@ -240,14 +240,19 @@ pg_fib_fib_status(PG_FUNCTION_ARGS)
 }
 
 /*
- * fib_check_can_wait refuses to sleep in a transaction that holds a lock on
- * pg_fib's tables: a VACUUM FULL or DROP EXTENSION would queue behind it,
- * and every reader and the workers storing results behind that.
+ * fib_check_can_wait releases the locks of pg_fib's own reads in this
+ * transaction, then refuses to sleep in one that still holds a lock on
+ * pg_fib's tables, taken by its own statements: a VACUUM FULL or DROP
+ * EXTENSION would queue behind it, and every reader and the workers storing
+ * results behind that.
  */
 static void
 fib_check_can_wait(Oid namespace)
 {
-	const char *table = pg_fib_table_locked_by_me(namespace);
+	const char *table;
+
+	pg_fib_release_read_locks();
+	table = pg_fib_table_locked_by_me(namespace);
 
 	if (table != NULL)
 		ereport(ERROR,
@@ -316,7 +321,6 @@ pg_fib_fib_wait(PG_FUNCTION_ARGS)
 	if (pg_fib_job_read(namespace, n, &row) && row.state == FIB_JOB_DONE && row.memoized)
 		PG_RETURN_DATUM(fib_row_datum(fcinfo, &row));
 
-	pg_fib_release_read_locks();
 	fib_check_can_wait(namespace);
 	fib_check_can_queue(absn);
 	(void) pg_fib_request_and_wait(absn,
