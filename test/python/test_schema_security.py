@@ -96,6 +96,14 @@ def _is_superuser(admin, role):
     return admin.execute("SELECT rolsuper FROM pg_roles WHERE rolname = %s", (role,)).fetchone()[0]
 
 
+def _undo_alice(admin):
+    """Take back what an attack by alice may have won, and drop her schemas."""
+    if admin.execute("SELECT 1 FROM pg_roles WHERE rolname = 'alice'").fetchone():
+        admin.execute("ALTER ROLE alice NOSUPERUSER")
+        admin.execute("REVOKE CREATE ON DATABASE postgres FROM alice")
+    _drop_everything(admin, schemas=("app", "app_old"), roles=("alice",))
+
+
 ATTACK = [
     "ALTER SCHEMA app RENAME TO app_old",
     "CREATE SCHEMA app",
@@ -152,10 +160,7 @@ def test_a_schema_owner_cannot_become_superuser(node, admin):
         assert "superuser" in str(refused.value)
         assert admin.execute("SELECT count(*) FROM cron.job").fetchone()[0] == 0
     finally:
-        if admin.execute("SELECT 1 FROM pg_roles WHERE rolname = 'alice'").fetchone():
-            admin.execute("ALTER ROLE alice NOSUPERUSER")
-        admin.execute("REVOKE CREATE ON DATABASE postgres FROM alice")
-        _drop_everything(admin, schemas=("app", "app_old"), roles=("alice",))
+        _undo_alice(admin)
 
 
 def test_a_schema_not_owned_by_a_superuser_is_refused_with_one_warning(node, admin):
@@ -279,10 +284,7 @@ def test_scheduled_upkeep_runs_no_code_of_a_later_schema_owner(node, admin):
         assert not _has_job(admin, "app_old", SYNC_MAX_N + 23)
         assert not _is_superuser(admin, "alice")
     finally:
-        if admin.execute("SELECT 1 FROM pg_roles WHERE rolname = 'alice'").fetchone():
-            admin.execute("ALTER ROLE alice NOSUPERUSER")
-            admin.execute("REVOKE CREATE ON DATABASE postgres FROM alice")
-        _drop_everything(admin, schemas=("app", "app_old"), roles=("alice",))
+        _undo_alice(admin)
 
 
 def test_schedule_maintenance_refuses_bad_input(node, admin):
