@@ -16,7 +16,7 @@
 #                          extension, start what is not running (harmless twice)
 #   deploy/run.sh stop     stop what start started, by pid
 #   deploy/run.sh status   say what runs
-#   deploy/run.sh nginx-conf PREFIX LISTEN UPSTREAM RATE BURST
+#   deploy/run.sh nginx-conf PREFIX LISTEN UPSTREAM RATE BURST [CONN]
 #                          print deploy/nginx.conf filled in (the tests use it)
 #
 # Environment: PORT (Nginx, default 8080), GUNICORN_PORT (default PORT+1),
@@ -60,14 +60,16 @@ if [ "$(id -u)" -ne 0 ]; then
     SUDO=sudo
 fi
 
-# nginx_conf PREFIX LISTEN UPSTREAM RATE BURST prints the filled template.
+# nginx_conf PREFIX LISTEN UPSTREAM RATE BURST [CONN] prints the filled
+# template (CONN: requests under way per client address, default $CONN or 32).
 nginx_conf() {
     local user=""
     if [ "$(id -u)" -eq 0 ]; then
         user="user www-data;"
     fi
     sed -e "s|@PREFIX@|$1|g" -e "s|@LISTEN@|$2|g" -e "s|@UPSTREAM@|$3|g" \
-        -e "s|@RATE@|$4|g" -e "s|@BURST@|$5|g" -e "s|@USER@|$user|g" \
+        -e "s|@RATE@|$4|g" -e "s|@BURST@|$5|g" -e "s|@CONN@|${6:-${CONN:-32}}|g" \
+        -e "s|@USER@|$user|g" \
         "$ROOT/deploy/nginx.conf"
 }
 

@@ -9,6 +9,8 @@ from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.routing import Map
 
+from web.rawpath import RawPath
+
 DEFAULTS = {
     # libpq connection string of the fib_web role on the primary.
     "DATABASE_URL": "host=127.0.0.1 dbname=postgres user=fib_web",
@@ -27,8 +29,14 @@ DEFAULTS = {
     # A primary found unreachable is answered for (503) at once for this
     # long, then tried again.
     "PRIMARY_RETRY_SECONDS": 1,
-    # Below Gunicorn's timeout (deploy/gunicorn.conf.py, 60 s).
-    "STATEMENT_TIMEOUT_MS": 30000,
+    # The database's statement_timeout: no query of the app's takes more
+    # than a fraction of it (F(10^8)'s 20.9 MB decimal is built in about
+    # 2 s); far below Gunicorn's timeout (deploy/gunicorn.conf.py, 60 s).
+    "STATEMENT_TIMEOUT_MS": 5000,
+    # Every call on a connection is cut off on the client this long after
+    # the statement_timeout would have ended it: a server that has not
+    # answered by then is hung, not slow (web/deadline.py).
+    "DEADLINE_MARGIN_SECONDS": 1,
     # Above this many digits /api/v1/fib/<n> gives leading and trailing digits
     # and a link instead of the value (200,000 digits: 200 kB of JSON).
     "VALUE_MAX_DIGITS": 200000,
@@ -68,6 +76,7 @@ def create_app(config=None):
         app.config.from_mapping(config)
     app.json.sort_keys = False
 
+    app.wsgi_app = RawPath(app.wsgi_app)
     if app.config["BEHIND_PROXY"]:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1, x_host=1, x_port=1)
 

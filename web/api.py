@@ -12,14 +12,33 @@ from flask import Blueprint, Response, current_app, jsonify, request, stream_wit
 
 from web import db
 from web.inputs import parse_bigint
-from web.problems import Problem, as_problem, job_failed
+from web.problems import Problem
+from web.results import NO_STORE, beyond_limit, check_done, queued_response
 
 bp = Blueprint("api", __name__)
 
 # A Fibonacci number never changes: its 200 responses are cached for a year.
 IMMUTABLE = "public, max-age=31536000, immutable"
-# A job is polled: never cache its state.
-NO_STORE = "no-store"
+
+
+@bp.url_value_preprocessor
+def _path_integers(endpoint, values):
+    """n and m in a path, as ints for the views.  One URL per value: a path
+    that writes one of them other than canonically (leading zeros, -0) is
+    redirected (301) to the canonical path, which is what Nginx caches."""
+    if not values:
+        return
+    canonical = True
+    for name in ("n", "m"):
+        if name in values:
+            text = values[name]
+            values[name] = parse_bigint(text, name)
+            canonical = canonical and str(values[name]) == text
+    if not canonical:
+        location = url_for(endpoint, **{k: str(v) for k, v in values.items()})
+        raise Problem(301, "Moved Permanently", f"This value's URL is {location}.",
+                      slug="non-canonical-url", headers={"Location": location},
+                      location=location)
 
 
 def _iso(ts):
@@ -69,44 +88,13 @@ def _304(etag):
     return _cached(response, etag)
 
 
-def queued_response(row):
-    """202 for a job that is queued or running."""
-    response = jsonify({"n": str(row["n"]), "state": row["state"], "progress": row["progress"]})
-    response.status_code = 202
-    response.headers["Location"] = url_for("api.fib_job", n=str(row["n"]))
-    response.headers["Retry-After"] = "1"
-    response.headers["Cache-Control"] = NO_STORE
-    return response
-
-
-def check_done(row):
-    """Raise the problem of a failed job; True when the row is done."""
-    if row["state"] == "failed":
-        raise job_failed(row, int(current_app.config["FAILED_JOB_RETRY_SECONDS"]))
-    return row["state"] == "done"
-
-
 def value_etags(n):
     limit = current_app.config["VALUE_MAX_DIGITS"]
     return [_etag(n, source, limit) for source in ("memo", "computed")]
 
 
-def beyond_limit(n, query, *args):
-    """query(n, *args), whose refusal of an n beyond the role's pg_fib.max_n
-    (54000) links to what can still be said of F(n): its /about."""
-    try:
-        return query(n, *args)
-    except psycopg.Error as error:
-        if error.sqlstate != "54000":
-            raise
-        problem = as_problem(error)
-        problem.extra["about"] = url_for("api.fib_about", n=str(n))
-        raise problem from error
-
-
 @bp.get("/api/v1/fib/<n>")
 def fib(n):
-    n = parse_bigint(n)
     if _not_modified(value_etags(n)):
         return _304(value_etags(n)[0])
     limit = current_app.config["VALUE_MAX_DIGITS"]
@@ -127,7 +115,6 @@ def fib(n):
 
 @bp.get("/api/v1/fib/<n>/job")
 def fib_job(n):
-    n = parse_bigint(n)
     row = beyond_limit(n, db.job)
     if row["state"] is None:
         raise Problem(404, "No such job", f"F({n}) was never requested; "
@@ -139,7 +126,6 @@ def fib_job(n):
 
 @bp.get("/api/v1/fib/<n>/digits")
 def fib_digits(n):
-    n = parse_bigint(n)
     etag = _etag(n, "digits")
     if _not_modified([etag]):
         return _304(etag)
@@ -171,7 +157,6 @@ def fib_about(n):
     first and last 20 digits, its sign, and a link to the value when this
     role may have it.  Cached like the values (the link follows the role's
     pg_fib.max_n, which the ETag names)."""
-    n = parse_bigint(n)
     row = db.about(n)
     etag = _etag(n, "about", row["computable"])
     if _not_modified([etag]):
@@ -185,8 +170,9 @@ def fib_about(n):
 
 @bp.get("/api/v1/fib/<n>/mod/<m>")
 def fib_mod(n, m):
-    n = parse_bigint(n)
-    m = parse_bigint(m, "m")
+    if m < 1:
+        raise Problem(422, "Invalid parameter", f"m = {m} is not a modulus: F(n) mod m is "
+                      "given for m >= 1.", slug="non-positive-modulus", parameter="m")
     etag = _etag(n, "mod", m)
     if _not_modified([etag]):
         return _304(etag)

@@ -8,9 +8,9 @@ import psycopg_pool
 from flask import Blueprint, current_app, render_template, request
 
 from web import db
-from web.api import beyond_limit, check_done
 from web.inputs import parse_bigint
 from web.problems import Problem, as_problem
+from web.results import beyond_limit, check_done
 
 bp = Blueprint("page", __name__)
 

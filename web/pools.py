@@ -17,6 +17,13 @@ app in each worker, after the fork).  The rule, in one place:
   answers, 200 when it has the value and 202 when it queues it.  A replica
   never turns an answer the primary could give into an error.
 
+Every call on a connection has a client-side deadline (web.deadline): a
+server that does not answer within it (hung, not merely slow: its own
+statement_timeout, shorter, ends a slow query) has the connection cut, and
+counts as down like one that cannot be reached.  A hung replica is then
+left alone and the primary answers; a hung primary gives 503 within the
+deadline.
+
 Every query here may run twice (once on a replica, once on the primary, or
 twice on the primary after a restart): each is a SELECT of pg_fib functions,
 and fib_request is idempotent.
@@ -29,6 +36,8 @@ import time
 import psycopg
 import psycopg_pool
 from psycopg.rows import dict_row
+
+from web.deadline import WATCHDOG
 
 PRIMARY = "primary"
 
@@ -43,6 +52,10 @@ _GOING_DOWN = {"57P01", "57P02", "57P03"}
 # See Server.
 _PROBE_SECONDS = 0.5
 _RECONNECT_SECONDS = 2.0
+
+
+class Hung(psycopg.OperationalError):
+    """A call that the deadline cut off: the server did not answer."""
 
 
 def _is_down(error):
@@ -65,9 +78,10 @@ class Server:
     closed).
     """
 
-    def __init__(self, name, url, pool_kwargs, timeout):
+    def __init__(self, name, url, pool_kwargs, timeout, deadline):
         self.name = name
         self.timeout = timeout
+        self.deadline = deadline
         self._url = url
         self._pool_kwargs = pool_kwargs
         self._lock = threading.Lock()
@@ -108,27 +122,46 @@ class Server:
             return self.pool, wait
 
     def getconn(self):
-        """A connection and the pool it goes back to (pool.putconn)."""
+        """A connection and the pool it goes back to (pool.putconn), waited
+        for no longer than the deadline."""
         pool, wait = self._current_pool()
-        return pool, pool.getconn(timeout=wait)
+        return pool, pool.getconn(timeout=min(wait, self.deadline))
 
     def answered(self):
         """A query succeeded: the server is up."""
         self.probing = False
 
+    def call(self, conn, action, deadline=None):
+        """action() on conn, cut off after deadline seconds (this server's
+        by default): then Hung."""
+        seconds = deadline or self.deadline
+        with WATCHDOG.guard(conn.pgconn.socket, seconds) as watch:
+            try:
+                return action()
+            except psycopg.OperationalError as error:
+                if watch.fired:
+                    raise Hung(f"{self.name} did not answer within {seconds:g} s") from error
+                raise
+
     def query(self, sql, params, fetch):
-        """fetch(cursor) of one query on this server.  A pooled connection
+        """fetch(cursor) of one query on this server, within the deadline
+        from waiting for a connection to the last row.  A pooled connection
         that the server closed (after a restart) fails the first query sent
         on it: then the pool checks its idle connections and the query runs
         once more on another one."""
+        end = time.monotonic() + self.deadline
         for attempt in (1, 2):
             pool, wait = self._current_pool()
             conn = None
             try:
-                with pool.connection(timeout=wait) as conn:
-                    result = fetch(conn.execute(sql, params))
+                left = max(end - time.monotonic(), 0.001)
+                with pool.connection(timeout=min(wait, left)) as conn:
+                    left = max(end - time.monotonic(), 0.001)
+                    result = self.call(conn, lambda: fetch(conn.execute(sql, params)), left)
                 self.answered()
                 return result
+            except Hung:
+                raise  # checking the pool's other connections would hang too
             except psycopg.OperationalError:
                 if attempt == 2 or conn is None or not conn.broken:
                     raise
@@ -150,12 +183,12 @@ class Pools:
     """The primary and the replicas of one process, and the routing rule."""
 
     def __init__(self, primary_url, replica_urls, *, min_size, max_size, timeout,
-                 replica_timeout, retry_seconds, primary_retry_seconds, connect_kwargs,
-                 on_query=None):
+                 replica_timeout, retry_seconds, primary_retry_seconds, deadline,
+                 connect_kwargs, on_query=None):
         pool_kwargs = {"min_size": min_size, "max_size": max_size,
                        "kwargs": dict(connect_kwargs, row_factory=dict_row)}
-        self.primary = Server(PRIMARY, primary_url, pool_kwargs, timeout)
-        self.replicas = [Server(f"replica{i}", url, pool_kwargs, replica_timeout)
+        self.primary = Server(PRIMARY, primary_url, pool_kwargs, timeout, deadline)
+        self.replicas = [Server(f"replica{i}", url, pool_kwargs, replica_timeout, deadline)
                          for i, url in enumerate(replica_urls, 1)]
         self.retry_seconds = retry_seconds
         self.primary_retry_seconds = primary_retry_seconds

@@ -8,9 +8,9 @@ in the same sentences.  Errors are problem+json like everywhere else.
 from flask import Blueprint, Response, current_app, jsonify, request
 
 from web import db
-from web.api import check_done
 from web.inputs import parse_bigint
 from web.problems import Problem
+from web.results import check_done
 
 bp = Blueprint("seed", __name__)
 

@@ -107,6 +107,23 @@ def database():
         cluster.destroy()
 
 
+@pytest.fixture(scope="session")
+def standby(database):
+    """A hot standby of the suites' cluster (pg_basebackup -R)."""
+    primary = database.cluster
+    replica = Cluster(settings=[])
+    try:
+        replica.base_backup_of(primary.dir, primary.port).start()
+        replica.wait_ready()
+        yield replica
+    finally:
+        replica.destroy()
+
+
+def replica_url(replica):
+    return f"host=127.0.0.1 port={replica.port} dbname=postgres user=fib_web connect_timeout=2"
+
+
 def make_app(database, **config):
     from web import create_app
     settings = {"DATABASE_URL": database.url, "TESTING": True}
@@ -143,7 +160,7 @@ def _wait_http(url, timeout=20.0):
 class Stack:
     """Gunicorn serving web/ as fib_web, and Nginx in front of it."""
 
-    def __init__(self, database, rate="2000r/s", burst="4000", env=None):
+    def __init__(self, database, rate="2000r/s", burst="4000", env=None, conn="1000"):
         self.database = database
         self.env = env or {}
         self.dir = tempfile.mkdtemp(prefix="pg_fib-web.")
@@ -154,7 +171,7 @@ class Stack:
         self.gunicorn_url = f"http://127.0.0.1:{self.gunicorn_port}"
         self.gunicorn_log = os.path.join(self.dir, "gunicorn.log")
         self.nginx_dir = os.path.join(self.dir, "nginx")
-        self.rate, self.burst = rate, burst
+        self.rate, self.burst, self.conn = rate, burst, conn
         self.gunicorn = None
 
     def start(self):
@@ -168,7 +185,8 @@ class Stack:
                  "web:create_app()"], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
         os.makedirs(self.nginx_dir)
         self.nginx_conf = start_nginx(self.nginx_dir, f"127.0.0.1:{self.port}",
-                                      f"127.0.0.1:{self.gunicorn_port}", self.rate, self.burst)
+                                      f"127.0.0.1:{self.gunicorn_port}", self.rate, self.burst,
+                                      self.conn)
         _wait_http(self.gunicorn_url + "/healthz")
         _wait_http(self.url + "/healthz")
         return self
@@ -199,14 +217,14 @@ class Stack:
         shutil.rmtree(self.dir, ignore_errors=True)
 
 
-def start_nginx(prefix, listen, upstream, rate, burst):
+def start_nginx(prefix, listen, upstream, rate, burst, conn="1000"):
     """Fill deploy/nginx.conf with deploy/run.sh and start Nginx on it."""
     os.makedirs(os.path.join(prefix, "cache"), exist_ok=True)
     os.chmod(prefix, 0o755)
     if os.geteuid() == 0:
         shutil.chown(os.path.join(prefix, "cache"), "www-data", "www-data")
     conf = subprocess.run([os.path.join(ROOT, "deploy", "run.sh"), "nginx-conf", prefix, listen,
-                           upstream, rate, burst], check=True, capture_output=True,
+                           upstream, rate, burst, conn], check=True, capture_output=True,
                           text=True).stdout
     path = os.path.join(prefix, "nginx.conf")
     with open(path, "w") as f:

@@ -42,9 +42,10 @@ def report(line):
 
 
 class Load:
-    """THREADS threads asking for memo hits (Nginx's cache missed by a query
-    string) and cached values until stopped; every answer kept as
-    (seconds since start, status or the exception)."""
+    """THREADS threads asking for what reaches the database every time (F(n)
+    mod m and /about of random n and m: never asked before, so never in
+    Nginx's cache) and for a cached value, until stopped; every answer kept
+    as (seconds since start, status or the exception)."""
 
     def __init__(self, url):
         self.url = url
@@ -56,8 +57,11 @@ class Load:
 
     def _run(self):
         while not self._stop.is_set():
-            if random.random() < 0.8:
-                path = f"/api/v1/fib/{random.randrange(5000, 5200)}?r={random.random()}"
+            draw = random.random()
+            if draw < 0.4:
+                path = f"/api/v1/fib/{random.randrange(5000, 5200)}/mod/{random.randrange(2, 2 ** 62)}"
+            elif draw < 0.8:
+                path = f"/api/v1/fib/{random.randrange(-2 ** 62, 2 ** 62)}/about"
             else:
                 path = "/api/v1/fib/110"
             try:
@@ -227,7 +231,7 @@ def test_gunicorn_workers_recycled_under_load_drop_nothing(database):
         stack.start()
         memoize(stack, database)
         with Load(stack.url) as load:
-            deadline = time.monotonic() + 60
+            deadline = time.monotonic() + 120
             while len(stack.gunicorn_lines("Autorestarting worker")) < 6:
                 assert time.monotonic() < deadline, "the workers were not recycled"
                 time.sleep(0.2)

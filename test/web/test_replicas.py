@@ -15,25 +15,8 @@ import time
 import psycopg
 import pytest
 
-from cluster import Cluster
-from conftest import SYNC_MAX_N, make_app
+from conftest import SYNC_MAX_N, make_app, replica_url
 from test_api import decimal
-
-
-@pytest.fixture(scope="module")
-def standby(database):
-    primary = database.cluster
-    replica = Cluster(settings=[])
-    try:
-        replica.base_backup_of(primary.dir, primary.port).start()
-        replica.wait_ready()
-        yield replica
-    finally:
-        replica.destroy()
-
-
-def replica_url(replica):
-    return f"host=127.0.0.1 port={replica.port} dbname=postgres user=fib_web connect_timeout=2"
 
 
 @pytest.fixture

@@ -31,6 +31,9 @@
     const box = el("div", { class: "problem", role: "alert" });
     box.append(el("h2", {}, problem.title || "Error"),
                el("p", { id: "problem-detail" }, problem.detail || "The request failed."));
+    if (problem.error) {
+      box.append(el("p", { id: "problem-error" }, "It ended with: " + problem.error));
+    }
     show(box);
   }
 

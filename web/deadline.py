@@ -1,0 +1,105 @@
+"""Client-side deadlines for database calls.
+
+A server that hangs (its processes stopped, a frozen machine, a network that
+drops packets without a reset) never answers, and its own
+statement_timeout never fires: a call waiting on it would wait until
+Gunicorn kills the worker.  So every call on a connection runs under a
+deadline kept here, on the client: one thread per process watches the calls
+under way, and when one's deadline passes it shuts the connection's socket
+down.  The blocked call then fails at once as a lost connection would
+(psycopg.OperationalError without a SQLSTATE, the connection broken): the
+pool discards the connection and web.pools marks the server down.
+
+The watcher wakes every _TICK seconds rather than on every call (a call
+only adds its deadline under a lock, and takes it back), so a deadline
+fires up to _TICK late; the deadlines are seconds, the tick a fraction.
+"""
+
+import heapq
+import itertools
+import os
+import socket
+import threading
+import time
+from contextlib import contextmanager
+
+_TICK = 0.2
+
+
+class Watchdog:
+    """The deadlines of one process's calls, and the thread that enforces
+    them (started at the first call, in the process that makes it: Gunicorn
+    forks its workers after importing this module)."""
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self._heap = []  # (deadline, key)
+        self._fds = {}  # key -> the socket of a call under way
+        self._watches = {}  # key -> its Watch
+        self._keys = itertools.count()
+        self._pid = None
+
+    def _start(self):
+        self._pid = os.getpid()
+        threading.Thread(target=self._watch, name="pg_fib-web deadlines", daemon=True).start()
+
+    @contextmanager
+    def guard(self, fileno, seconds):
+        """Run the block with the socket fileno shut down if it lasts more
+        than seconds; the block's Watch says whether that happened."""
+        watch = Watch(next(self._keys))
+        with self._lock:
+            if self._pid != os.getpid():
+                self._start()
+            self._fds[watch.key] = fileno
+            heapq.heappush(self._heap, (time.monotonic() + seconds, watch.key))
+            self._watches[watch.key] = watch
+        try:
+            yield watch
+        finally:
+            with self._lock:
+                self._fds.pop(watch.key, None)
+                self._watches.pop(watch.key, None)
+
+    def _watch(self):
+        while True:
+            time.sleep(_TICK)
+            now = time.monotonic()
+            with self._lock:
+                while self._heap and (self._heap[0][0] <= now
+                                      or self._heap[0][1] not in self._fds):
+                    _, key = heapq.heappop(self._heap)
+                    fileno = self._fds.pop(key, None)
+                    if fileno is not None:
+                        # Under the lock: the call cannot end and hand its
+                        # connection (and socket) to another meanwhile.
+                        _shut_down(fileno)
+                        self._watches.pop(key).fired = True
+
+
+class Watch:
+    """One call under a deadline; fired once the deadline cut it off."""
+
+    __slots__ = ("key", "fired")
+
+    def __init__(self, key):
+        self.key = key
+        self.fired = False
+
+
+def _shut_down(fileno):
+    """Shut the socket down for both directions, leaving its descriptor open
+    (its owner closes it)."""
+    try:
+        sock = socket.socket(fileno=os.dup(fileno))
+    except OSError:
+        return
+    try:
+        sock.shutdown(socket.SHUT_RDWR)
+    except OSError:
+        pass
+    finally:
+        sock.close()
+
+
+WATCHDOG = Watchdog()
