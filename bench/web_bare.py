@@ -1,0 +1,22 @@
+"""The bare Flask route: the floor of Flask under Gunicorn, to compare
+pg_fib's web front with (bench/web.sh runs it as a Gunicorn app of its own,
+with deploy/gunicorn.conf.py, behind the same Nginx).
+
+GET /bare/<n> answers a constant JSON body, whatever n is: the path has the
+shape of /api/v1/fib/<n> so that wrk asks for both the same way
+(bench/cycle.lua), and Werkzeug matches a rule with a converter for both.
+
+    gunicorn --config deploy/gunicorn.conf.py 'bench.web_bare:create_app()'
+"""
+
+from flask import Flask
+
+
+def create_app():
+    app = Flask(__name__)
+
+    @app.get("/bare/<n>")
+    def bare(n):
+        return {"n": "32", "value": "2178309"}
+
+    return app
