@@ -27,11 +27,14 @@
 # also runs what bench/web_profile.py's tables cannot say in one process:
 #   floor, floor_tagged   bench/web_floor.py: the bare route plus one
 #            prepared psycopg2 statement (the ceiling of any app of this shape)
+#   floor_wsgi, floor_wsgi_gthread   the same as floor_tagged without
+#            Flask (a WSGI function), under sync and gthread workers
 #   memo_nobuffer         memo through a server with proxy_buffering off
 #   memo_gthread, bare_gthread   pg_fib's app and the bare route under
 #            Gunicorn's gthread workers (4 x 2 threads), which keep Nginx's
 #            upstream connections alive (sync workers close each one), and
 #            memo_gthread_nokeepalive through a server without keep-alive
+#   bare_2k  the bare route answering a constant as long as a memo hit's
 # With WORKER_CLASSES=1, memo against a second pg_fib Gunicorn restarted with each
 # worker class and count (sync 2, 4, 8; gthread 4x2, 2x4, the latter two
 # also without keep-alive), which is how deploy/gunicorn.conf.py's was chosen.
@@ -170,14 +173,14 @@ start_app() {
     return 1
 }
 
-# Seventeen distinct free ports on loopback, below the ephemeral range: the
+# Twenty-one distinct free ports on loopback, below the ephemeral range: the
 # Gunicorns' (..._G) and Nginx's servers'.
-read -r API_G BARE_G OLD_G FLOOR_G API_GT_G BARE_GT_G ALT_G \
-        API BARE OLD FLOOR NOBUF API_GT API_GT_NK BARE_GT ALT ALT_NK < <(
+read -r API_G BARE_G OLD_G FLOOR_G API_GT_G BARE_GT_G ALT_G WSGI_G WSGI_GT_G \
+        API BARE OLD FLOOR NOBUF API_GT API_GT_NK BARE_GT ALT ALT_NK WSGI WSGI_GT < <(
     /usr/bin/python3 - <<'PY'
 import random, socket
 ports = set()
-while len(ports) < 17:
+while len(ports) < 21:
     port = random.randrange(20000, 32000)
     with socket.socket() as s:
         try:
@@ -198,11 +201,15 @@ if [ "$ALTERNATIVES" = 1 ]; then
     start_app floor "$FLOOR_G" 'bench.web_floor:create_app()'
     start_app api_gthread "$API_GT_G" 'web:create_app()' "${GTHREAD[@]}"
     start_app bare_gthread "$BARE_GT_G" 'bench.web_bare:create_app()' "${GTHREAD[@]}"
+    start_app floor_wsgi "$WSGI_G" 'bench.web_floor:create_wsgi()'
+    start_app floor_wsgi_gthread "$WSGI_GT_G" 'bench.web_floor:create_wsgi()' "${GTHREAD[@]}"
     SERVERS+=("floor=127.0.0.1:$FLOOR=127.0.0.1:$FLOOR_G"
               "nobuf=127.0.0.1:$NOBUF=127.0.0.1:$API_G=nobuffer"
               "api_gthread=127.0.0.1:$API_GT=127.0.0.1:$API_GT_G"
               "api_gthread_nk=127.0.0.1:$API_GT_NK=127.0.0.1:$API_GT_G=nokeepalive"
-              "bare_gthread=127.0.0.1:$BARE_GT=127.0.0.1:$BARE_GT_G")
+              "bare_gthread=127.0.0.1:$BARE_GT=127.0.0.1:$BARE_GT_G"
+              "floor_wsgi=127.0.0.1:$WSGI=127.0.0.1:$WSGI_G"
+              "floor_wsgi_gthread=127.0.0.1:$WSGI_GT=127.0.0.1:$WSGI_GT_G")
 fi
 if [ "$WORKER_CLASSES" = 1 ]; then
     SERVERS+=("alt=127.0.0.1:$ALT=127.0.0.1:$ALT_G"
@@ -229,6 +236,10 @@ if [ "$ALTERNATIVES" = 1 ]; then
     for route in floor floor_tagged; do
         curl -fsS "http://127.0.0.1:$FLOOR/$route/$MEMO_LO" -H "$BYPASS" | grep -q '"value":"'
     done
+    for port in "$WSGI" "$WSGI_GT"; do
+        curl -fsS "http://127.0.0.1:$port/wsgi/$MEMO_LO" -H "$BYPASS" | grep -q '"value": "'
+    done
+    curl -fsS "http://127.0.0.1:$BARE/bare2k/$MEMO_LO" -H "$BYPASS" | grep -q '"value":"1111'
 fi
 # Nginx's cache holds every value the cached variant asks for.
 /usr/bin/python3 - "$API" "$MEMO_LO" "$MEMO_HI" <<'PY'
@@ -282,6 +293,9 @@ if [ "$ALTERNATIVES" = 1 ]; then
         "memo_gthread $API_GT /api/v1/fib/ $MEMO_LO $MEMO_HI"
         "memo_gthread_nokeepalive $API_GT_NK /api/v1/fib/ $MEMO_LO $MEMO_HI"
         "bare_gthread $BARE_GT /bare/ $MEMO_LO $MEMO_HI"
+        "bare_2k $BARE /bare2k/ $MEMO_LO $MEMO_HI"
+        "floor_wsgi $WSGI /wsgi/ $MEMO_LO $MEMO_HI"
+        "floor_wsgi_gthread $WSGI_GT /wsgi/ $MEMO_LO $MEMO_HI"
     )
 fi
 for spec in "${VARIANTS[@]}"; do

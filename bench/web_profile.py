@@ -789,21 +789,28 @@ def print_stack(r, stack, single, line):
     for label, us in saves:
         total -= us
         line([f"+ {label}", f"{us:.0f}", f"{total:.0f}", f"{bare['total'] / total:.2f}"])
-    if "floor" in stack:
-        line(["the floor app measured: bare route + one psycopg2 `EXECUTE` of "
-              "`SELECT fib_text(n)`", "", f"{stack['floor']['total']:.0f}",
-              f"{bare['total'] / stack['floor']['total']:.2f}"])
-    if "floor_tagged" in stack:
-        line(["the floor app with the request id set by the statement", "",
-              f"{stack['floor_tagged']['total']:.0f}",
-              f"{bare['total'] / stack['floor_tagged']['total']:.2f}"])
-    if "memo_gthread" in stack:
-        line(["pg_fib's app as it is, gthread workers (4 x 2) with upstream keep-alive, "
-              "measured", "", f"{stack['memo_gthread']['total']:.0f}",
-              f"{bare['total'] / stack['memo_gthread']['total']:.2f}"])
+    measured = [
+        ("floor", "what-if, measured: the bare route + one psycopg2 `EXECUTE` of "
+                  "`SELECT fib_text(n)` (`bench/web_floor.py`)"),
+        ("floor_tagged", "what-if, measured: the same, the request id set by the statement"),
+        ("floor_wsgi", "what-if, measured: the same without Flask (a WSGI function)"),
+        ("floor_wsgi_gthread", "what-if, measured: the same under gthread workers (4 x 2) "
+                               "with upstream keep-alive"),
+        ("memo_gthread", "pg_fib's app as it is under gthread workers (4 x 2) with upstream "
+                         "keep-alive, measured"),
+    ]
+    for key, label in measured:
+        if key in stack:
+            line([label, "", f"{stack[key]['total']:.0f}",
+                  f"{bare['total'] / stack[key]['total']:.2f}"])
     goal = bare["total"] / 0.8
     print(f"\nThe 0.8 goal needs a memo hit at or below {goal:.0f} µs of CPU in all "
           f"(the bare route's {bare['total']:.0f} / 0.8).")
+    if "bare_2k" in stack:
+        b2 = stack["bare_2k"]
+        print(f"The bare route answering a body as long as a memo hit's costs {b2['total']:.0f} "
+              f"µs (Nginx {b2['nginx']:.0f}, wrk {b2['wrk']:.0f}, Gunicorn {b2['app']:.0f}): "
+              f"{b2['total'] - bare['total']:+.0f} µs of the gap is the value's size alone.")
     if "bare_gthread" in stack and "memo_gthread" in stack:
         gt = stack["bare_gthread"]["total"]
         print(f"Under the same gthread workers the bare route itself costs {gt:.0f} µs: "

@@ -171,6 +171,10 @@ LABELS = {
     "memo_gthread": "`/api/v1/fib/<n>` memo hits, gthread workers (4 x 2), upstream keep-alive",
     "memo_gthread_nokeepalive": "the same without upstream keep-alive",
     "bare_gthread": "bare Flask route, gthread workers (4 x 2), upstream keep-alive",
+    "bare_2k": "bare Flask route answering a constant as long as F(10000)'s JSON",
+    "floor_wsgi": "what-if floor without Flask: a WSGI function + one psycopg2 `EXECUTE` "
+                  "with the request id",
+    "floor_wsgi_gthread": "the same under gthread workers (4 x 2), upstream keep-alive",
 }
 # (name, numerator, denominator, goal)
 RATIOS = [
@@ -188,6 +192,11 @@ RATIOS = [
     ("memo gthread / bare gthread", "memo_gthread", "bare_gthread", ""),
     ("memo gthread without keep-alive / with", "memo_gthread_nokeepalive", "memo_gthread", ""),
     ("bare gthread / bare (sync)", "bare_gthread", "bare", ""),
+    ("bare, 2 kB body / bare", "bare_2k", "bare", ""),
+    ("floor without Flask / bare", "floor_wsgi", "bare", ""),
+    ("floor without Flask / old", "floor_wsgi", "old", ""),
+    ("floor without Flask, gthread / bare", "floor_wsgi_gthread", "bare", ""),
+    ("floor without Flask, gthread / old", "floor_wsgi_gthread", "old", ""),
 ]
 
 
@@ -225,6 +234,12 @@ def report(argv):
         rounds = sorted(set(runs[a]) & set(runs[b]))
         return [runs[a][i]["rps"] / runs[b][i]["rps"] for i in rounds]
 
+    def cpu_ratio(a, b):
+        """The same ratio as the CPU time per request predicts it: b's / a's."""
+        rounds = sorted(set(runs[a]) & set(runs[b]))
+        return [sum(_split_cpu(runs[b][i]).values()) / sum(_split_cpu(runs[a][i]).values())
+                for i in rounds]
+
     out.append("Medians over the rounds; each ratio is the median of the ratios within a round "
                "(variants taking turns in the same round saw the same machine; the machine is "
                "shared, so absolute figures move from run to run and only ratios compare).\n")
@@ -240,13 +255,19 @@ def report(argv):
                    f"| {med(r['p50_us'] for r in rs) / 1000:.2f} "
                    f"| {med(r['p99_us'] for r in rs) / 1000:.2f} | {vs} |")
     out.append("")
-    out.append("| ratio of requests/s | median | rounds (min..max) | goal |")
-    out.append("|---|---:|---|---|")
+    out.append("The CPU ratio is the ratio the CPU time per request predicts (the "
+               "denominator's CPU µs per request over the numerator's, median over the rounds): "
+               "what the requests/s ratio would be were the 2 cores all ours and the only "
+               "limit, and far steadier than it on a busy machine, where a variant with more "
+               "runnable processes or threads also takes a larger share of the CPU from the "
+               "others' work.\n")
+    out.append("| ratio of requests/s | median | rounds (min..max) | CPU ratio | goal |")
+    out.append("|---|---:|---|---:|---|")
     for name, a, b, goal in RATIOS:
         if a in runs and b in runs:
-            rs = ratio(a, b)
+            rs, cs = ratio(a, b), cpu_ratio(a, b)
             out.append(f"| {name} | **{med(rs):.2f}** | {min(rs):.2f}..{max(rs):.2f} "
-                       f"| {goal} |")
+                       f"| {med(cs):.2f} | {goal} |")
     for v in ("memo64", "bare64"):
         if v in runs:
             rs = list(runs[v].values())
