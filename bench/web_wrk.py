@@ -39,7 +39,8 @@ def _read_pid(pidfile):
 
 
 def _processes():
-    """pid -> (ppid, seconds of CPU: own plus reaped children's)."""
+    """pid -> (ppid, seconds of CPU, of which in the kernel: own plus
+    reaped children's)."""
     procs = {}
     for entry in os.listdir("/proc"):
         if not entry.isdigit():
@@ -51,9 +52,28 @@ def _processes():
             continue  # ended meanwhile
         rest = stat[stat.rindex(")") + 2:].split()
         ppid = int(rest[1])
-        ticks = sum(int(v) for v in rest[11:15])  # utime stime cutime cstime
-        procs[int(entry)] = (ppid, ticks / TICK)
+        ticks = [int(v) for v in rest[11:15]]  # utime stime cutime cstime
+        procs[int(entry)] = (ppid, sum(ticks) / TICK, (ticks[1] + ticks[3]) / TICK)
     return procs
+
+
+def _switches(pid):
+    """Context switches of all the threads of pid so far (a process's
+    ended children's are lost: a rare worker recycled during a run)."""
+    total = 0
+    try:
+        tasks = os.listdir(f"/proc/{pid}/task")
+    except OSError:
+        return 0
+    for task in tasks:
+        try:
+            with open(f"/proc/{pid}/task/{task}/status") as f:
+                for line in f:
+                    if "ctxt_switches:" in line:  # voluntary and nonvoluntary
+                        total += int(line.split()[1])
+        except OSError:
+            pass
+    return total
 
 
 def _postgres_class(pid):
@@ -73,24 +93,28 @@ def _postgres_class(pid):
 
 
 def _trees(groups):
-    """CPU seconds of each group's process tree; the tree of the group
-    named postgres is split by _postgres_class."""
+    """[CPU seconds, of which in the kernel, context switches] of each
+    group's process tree; the tree of the group named postgres is split by
+    _postgres_class."""
     procs = _processes()
     children = {}
-    for pid, (ppid, _) in procs.items():
+    for pid, (ppid, _, _) in procs.items():
         children.setdefault(ppid, []).append(pid)
     result = {}
     for name, root in groups.items():
         todo = [root]
         if name == "postgres":
-            result.update(postgres=0.0, postgres_pg_fib=0.0, postgres_other=0.0)
+            for key in ("postgres", "postgres_pg_fib", "postgres_other"):
+                result[key] = [0.0, 0.0, 0]
         else:
-            result[name] = 0.0
+            result[name] = [0.0, 0.0, 0]
         while todo:
             pid = todo.pop()
             if pid in procs:
                 key = _postgres_class(pid) if name == "postgres" else name
-                result[key] += procs[pid][1]
+                result[key][0] += procs[pid][1]
+                result[key][1] += procs[pid][2]
+                result[key][2] += _switches(pid)
                 todo.extend(children.get(pid, []))
     return result
 
@@ -141,14 +165,17 @@ def run(argv):
     if any(errors.values()):
         sys.exit(f"web_wrk.py: {args.variant} ({args.url}{args.prefix}{args.lo}..{args.hi}): "
                  f"errors {errors}\n{out}")
-    cpu = {name: after[name] - before[name] for name in after}
+    cpu = {name: after[name][0] - before[name][0] for name in after}
+    cpu_sys = {name: after[name][1] - before[name][1] for name in after}
+    switches = {name: after[name][2] - before[name][2] for name in after}
     cpu["wrk"] = (wrk1.ru_utime + wrk1.ru_stime) - (wrk0.ru_utime + wrk0.ru_stime)
     record = {
         "variant": args.variant, "round": int(args.round),
         "connections": args.connections, "threads": args.threads,
         "rps": result["requests"] / (result["duration_us"] / 1e6),
         **{k: result[k] for k in ("requests", "p50_us", "p90_us", "p99_us")},
-        "cpu_s": cpu, "wall_s": wall1 - wall0, "machine_busy_s": busy1 - busy0,
+        "cpu_s": cpu, "cpu_sys_s": cpu_sys, "switches": switches,
+        "wall_s": wall1 - wall0, "machine_busy_s": busy1 - busy0,
     }
     with open(args.out, "a") as f:
         f.write(json.dumps(record) + "\n")
@@ -294,6 +321,28 @@ def report(argv):
         others = med(max(0.0, 1 - sum(r["cpu_s"].values()) / r["machine_busy_s"]) for r in rs)
         cells = " | ".join(f"{split[k]:.0f}" for k in PARTS)
         out.append(f"| {v} | {cells} | {total:.0f} | {ncpu / total * 1e6:.0f} | {others:.0%} |")
+    out.append("\nThe same processes' time in the kernel and their context switches per "
+               "request (medians; a context switch is a process or thread put off a CPU and "
+               "back, each costing its cache and TLB on this VM, which flushes the TLB at every "
+               "entry to the kernel):\n")
+    out.append("| variant | app µs | of which kernel | app switches | PostgreSQL backends' "
+               "switches | Nginx's switches |")
+    out.append("|---|---:|---:|---:|---:|---:|")
+    for v in LABELS:
+        if v not in runs or "cpu_sys_s" not in next(iter(runs[v].values())):
+            continue
+        rs = list(runs[v].values())
+
+        def app(r, field):
+            return sum(val for k, val in r[field].items() if k not in PARTS) / r["requests"]
+
+        def per(r, field, k):
+            return r[field].get(k, 0) / r["requests"]
+        out.append(f"| {v} | {med(app(r, 'cpu_s') for r in rs) * 1e6:.0f} "
+                   f"| {med(app(r, 'cpu_sys_s') for r in rs) * 1e6:.0f} "
+                   f"| {med(app(r, 'switches') for r in rs):.1f} "
+                   f"| {med(per(r, 'switches', 'postgres') for r in rs):.1f} "
+                   f"| {med(per(r, 'switches', 'nginx') for r in rs):.1f} |")
     workers = sorted(v for v in runs if v.startswith("workers-"))
     if workers:
         out.append("\nWorker class and count of pg_fib's app (memo hits, a Gunicorn of its own "
