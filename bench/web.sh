@@ -35,14 +35,21 @@
 #            upstream connections alive (sync workers close each one), and
 #            memo_gthread_nokeepalive through a server without keep-alive
 #   bare_2k  the bare route answering a constant as long as a memo hit's
-# With WORKER_CLASSES=1, memo against a second pg_fib Gunicorn restarted with each
-# worker class and count (sync 2, 4, 8; gthread 4x2, 2x4, the latter two
-# also without keep-alive), which is how deploy/gunicorn.conf.py's was chosen.
-# Every run also records the CPU time each process tree spent (Nginx, each
-# Gunicorn, PostgreSQL, wrk: bench/web_wrk.py), per request.
+# With WORKER_CLASSES=1, memo against a second pg_fib Gunicorn restarted
+# with each worker class and count (sync 2, 4, 8; gthread 4x2, 2x4, the
+# latter two also without keep-alive), which is how
+# deploy/gunicorn.conf.py's was chosen.  Every run also records the CPU
+# time, the kernel's part of it and the context switches of each process
+# tree (Nginx, each Gunicorn, PostgreSQL by part, wrk: bench/web_wrk.py).
 #
-# Writes bench/results/web.md and prints it.  Servers listen on free
-# loopback ports below 32768 and are stopped on exit.
+# Environment: ROUNDS (5), SECONDS_PER_RUN (3), THREADS (2), CONNECTIONS
+# (32), LATENCY_CONNECTIONS (64), ALTERNATIVES and WORKER_CLASSES (0 or 1),
+# PROFILE (1: append the breakdown; PROFILE_ROUNDS, PROFILE_ROUND_SECONDS:
+# see bench/web_profile.py), PG_CONFIG.
+#
+# Writes bench/results/web.md (the profile alone: web_profile.md) and the
+# runs' raw figures (web-runs.jsonl), and prints the report.  Servers
+# listen on free loopback ports below 32768 and are stopped on exit.
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
@@ -71,8 +78,9 @@ chmod 755 "$WORK"
 APPS=()
 
 # stop_app NAME stops the Gunicorn of NAME (its master, by the pid in its
-# pidfile; the master stops its workers), at most 30 s, then kills its
-# process group.
+# pidfile; the master stops its workers), at most 30 s, then what is left
+# of its process group (setsid made it, with the master's pid): a worker
+# whose master died first, or everything after the 30 s.
 stop_app() {
     local pidfile=$WORK/$1.pid pid
     [ -s "$pidfile" ] || return 0
@@ -84,6 +92,8 @@ stop_app() {
     done
     if kill -0 "$pid" 2>/dev/null; then
         kill -KILL -- "-$pid" 2>/dev/null || true
+    else
+        kill -TERM -- "-$pid" 2>/dev/null || true
     fi
     rm -f "$pidfile"
 }
@@ -138,7 +148,7 @@ done
 export FIB_WEB_DATABASE_URL="host=127.0.0.1 port=$PGPORT_ dbname=postgres user=fib_web"
 export BENCH_OLD_DATABASE_URL="postgresql+psycopg2://fib_old@127.0.0.1:$PGPORT_/postgres"
 export BENCH_FLOOR_DATABASE_URL=$FIB_WEB_DATABASE_URL
-unset PROMETHEUS_MULTIPROC_DIR  # each Gunicorn makes its own
+unset PROMETHEUS_MULTIPROC_DIR  # each Gunicorn has its own (start_app)
 
 RESULT=bench/results/web.md
 if [ "$MODE" = profile ]; then
@@ -151,12 +161,16 @@ fi
 # spec) as NAME on 127.0.0.1:PORT with deploy/gunicorn.conf.py and the
 # environment's VAR=VALUE (GUNICORN_WORKERS=2, ...), in a process group of
 # its own, and waits until it answers.  The access log is formatted as in
-# production and written to /dev/null.
+# production and written to /dev/null; the metrics' directory is in $WORK,
+# so that none outlives the benchmark (Gunicorn's on_exit hook, which
+# removes the one it makes itself, does not run when the master fails
+# while its workers stop).
 start_app() {
     local name=$1 port=$2 app=$3
     shift 3
     stop_app "$name"
-    env GUNICORN_BIND="127.0.0.1:$port" GUNICORN_PIDFILE="$WORK/$name.pid" "$@" \
+    env GUNICORN_BIND="127.0.0.1:$port" GUNICORN_PIDFILE="$WORK/$name.pid" \
+        PROMETHEUS_MULTIPROC_DIR="$WORK/metrics-$name" "$@" \
         setsid gunicorn --config deploy/gunicorn.conf.py --access-logfile /dev/null "$app" \
         >>"$WORK/$name.log" 2>&1 </dev/null &
     case " ${APPS[*]:-} " in *" $name "*) ;; *) APPS+=("$name") ;; esac

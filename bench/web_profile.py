@@ -4,9 +4,12 @@ and alone as "bench/web.sh profile", "make bench-web-profile"); it prints
 markdown tables.
 
     FIB_WEB_DATABASE_URL=... [BENCH_OLD_DATABASE_URL=...] \\
-        /usr/bin/python3 bench/web_profile.py MEMO_N INLINE_N
+        /usr/bin/python3 bench/web_profile.py MEMO_N INLINE_N [RUNS]
 
-MEMO_N must be memoized, INLINE_N below pg_fib.memo_min_n.  Each row is a
+MEMO_N must be memoized, INLINE_N below pg_fib.memo_min_n.  RUNS, the file
+of bench/web.sh's rounds (bench/web_wrk.py's), adds the table of every
+microsecond of a request (the layers measured here beside each process's
+CPU in the rounds) and of what would reach issue 16's goals.  Each row is a
 callable run K times per round (K chosen for about 0.2 s), the rows taking
 turns for PROFILE_ROUNDS rounds (default 7); the figures are the best
 (lowest) of the rounds, per call, since the machine's other work can only
@@ -25,7 +28,10 @@ turning parts off (monkeypatching web's hooks out while the app is made, or
 the query's row stubbed), never by changing web/.  Prometheus's client runs
 in multiprocess mode, as under Gunicorn (PROMETHEUS_MULTIPROC_DIR, set
 here when missing); its cost per observation is also measured without it
-in a child process.
+in a child process.  Every request and statement carries a request id of
+its own, as in production.  CPU time, not instruction counts: this VM has
+no hardware counters (perf stat: instructions not supported), and
+callgrind counts no system calls, which cost over a microsecond each here.
 """
 
 import os
@@ -659,7 +665,7 @@ def print_tables(r, rows, drivers, metrics, single, memo_path, stack):
     sock = r["g_sockets"].cpu
     print("\n### The layers of a memo hit, CPU µs per request\n")
     print("Differences of the rows above (so each carries the noise of two); "
-          "Nginx's and the kernel's TCP work per request are in `bench/web.sh`'s CPU table.\n")
+          "Nginx's and the kernel's work per request are in `bench/web.sh`'s CPU table.\n")
     line(["layer", "µs", "how"])
     line(["---", "---:", "---"])
     layers = [
@@ -731,9 +737,10 @@ def print_stack(r, stack, single, line):
     print("\n### Every microsecond of a request: a memo hit beside the bare route\n")
     print("CPU µs per request.  Nginx, the Gunicorn apps as a whole, PostgreSQL and wrk: "
           "their processes' CPU time in `bench/web.sh`'s rounds (medians, 32 connections); "
-          "the layers inside Gunicorn's worker: this script, one process; the kernel's share "
-          "of the worker (accepting Nginx's new connection, select, TCP, being woken) is the "
-          "worker's CPU in the rounds minus the layers' sum.  On this VM one system call costs "
+          "the layers inside Gunicorn's worker: this script, one process; the worker's CPU in "
+          "the rounds beyond the layers' sum is the kernel's (accepting Nginx's new "
+          "connection, select, TCP, being switched out while PostgreSQL answers and back) "
+          "and what a busy machine's caches add.  On this VM one system call costs "
           f"{r['syscall'].cpu:.1f} µs (`os.getpid()`).\n")
     line(["layer", "memo hit", "bare route", "gap"])
     line(["---", "---:", "---:", "---:"])
@@ -744,12 +751,13 @@ def print_stack(r, stack, single, line):
     row("wrk: the client (sending, reading the answer)", memo["wrk"], bare["wrk"])
     row("Nginx: proxying (a new upstream connection per request: sync workers close it)",
         memo["nginx"], bare["nginx"])
-    row("Gunicorn worker: kernel and loop (accept, select, TCP, wake-ups)",
+    row("Gunicorn's worker beyond its code's cost in one process: the kernel (accept, "
+        "select, TCP, switches), a busy machine's caches",
         memo["app"] - in_memo, bare["app"] - in_bare)
     row("Gunicorn: parse, environ, response", gunicorn, gunicorn)
     row("Gunicorn: access log line", access, access)
     flask_memo = in_memo - gunicorn - access - sum(us for _, us in parts)
-    row("Flask + Werkzeug (bare route; for the memo hit: the rest of the whole)",
+    row("Flask + Werkzeug, and Gunicorn's handling of their answer (the rest of the whole)",
         flask_memo, in_bare - gunicorn - access)
     for label, us in parts:
         row(label, us, None)

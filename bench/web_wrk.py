@@ -297,10 +297,10 @@ def report(argv):
                        f"| {med(cs):.2f} | {goal} |")
     for v in ("memo64", "bare64"):
         if v in runs:
-            rs = list(runs[v].values())
-            out.append(f"\np99 at 64 connections, {LABELS[v]}: **{med(r['p99_us'] for r in rs) / 1000:.2f} ms** "
-                       f"(rounds {min(r['p99_us'] for r in rs) / 1000:.2f}..{max(r['p99_us'] for r in rs) / 1000:.2f}; "
-                       f"p50 {med(r['p50_us'] for r in rs) / 1000:.2f} ms).")
+            p99 = [r["p99_us"] / 1000 for r in runs[v].values()]
+            p50 = med(r["p50_us"] / 1000 for r in runs[v].values())
+            out.append(f"\np99 at 64 connections, {LABELS[v]}: **{med(p99):.2f} ms** "
+                       f"(rounds {min(p99):.2f}..{max(p99):.2f}; p50 {p50:.2f} ms).")
     out.append("")
     out.append("CPU time per request by process tree, in µs (medians over the rounds; "
                "/proc/<pid>/stat): what each request costs the 2 cores, whoever else runs. "
