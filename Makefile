@@ -83,7 +83,7 @@ bench-about:
 bench-versions:
 	PG_CONFIG=$(PG_CONFIG) bench/versions.sh $(BASE)
 
-.PHONY: run stop status bench-web soak
+.PHONY: run stop status bench-web bench-web-profile soak
 
 # run starts the whole stack on loopback (PostgreSQL, Gunicorn, Nginx) and
 # prints its URL; stop stops it; status says what runs.  See deploy/run.sh.
@@ -96,9 +96,15 @@ stop:
 status:
 	@PG_CONFIG=$(PG_CONFIG) deploy/run.sh status || true
 
-# bench-web measures the web front through Nginx with wrk (bench/web.sh).
+# bench-web measures the web front through Nginx with wrk against a bare
+# Flask route and the old stack's replica, then where the time of one
+# request goes (bench/web.sh; ALTERNATIVES=1 and WORKER_CLASSES=1 add
+# variants); bench-web-profile runs only the latter (bench/web_profile.py).
 bench-web:
 	PG_CONFIG=$(PG_CONFIG) bench/web.sh
+
+bench-web-profile:
+	PG_CONFIG=$(PG_CONFIG) bench/web.sh profile
 
 # soak runs the load mix for ten minutes and plots the memory of every
 # process (bench/soak.py); not part of "make test".

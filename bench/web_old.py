@@ -1,20 +1,22 @@
-"""The benchmark's app: pg_fib's web front (web.create_app) plus two routes
-served by the same Gunicorn workers and the same Nginx, to compare with:
+"""A replica of the old stack's cached path, the one pg_fib's web front
+replaces: a Flask route querying a table by n through a SQLAlchemy session
+(Debian's python3-sqlalchemy over psycopg2, the C driver), answering its
+sentence in text/plain.  No middleware: the old stack had none.
 
-- /bench/const: a constant Flask route, the floor of Flask under Gunicorn;
-- /old/calculate/<n>: a replica of the old stack's cached path, a Flask
-  route querying a table by n through a SQLAlchemy session (Debian's
-  python3-sqlalchemy over psycopg2), answering its sentence.
+bench/web.sh runs it as a Gunicorn app of its own (deploy/gunicorn.conf.py,
+behind the same Nginx as pg_fib's app), with BENCH_OLD_DATABASE_URL set:
 
-bench/web.sh starts it as gunicorn 'bench.web_app:create_app()'.
+    gunicorn --config deploy/gunicorn.conf.py 'bench.web_old:create_app()'
+
+GET /old/calculate/<n> reads the row of n in old_fib (n integer primary key,
+value text), which bench/web.sh fills.
 """
 
 import os
 
+from flask import Flask
 from sqlalchemy import Column, Integer, Text, create_engine
 from sqlalchemy.orm import declarative_base, scoped_session, sessionmaker
-
-from web import create_app as create_web_app
 
 Base = declarative_base()
 
@@ -27,13 +29,9 @@ class OldFib(Base):
 
 
 def create_app():
-    app = create_web_app()
+    app = Flask(__name__)
     engine = create_engine(os.environ["BENCH_OLD_DATABASE_URL"], pool_size=4)
     session = scoped_session(sessionmaker(bind=engine))
-
-    @app.get("/bench/const")
-    def const():
-        return {"n": "32", "value": "2178309"}
 
     @app.get("/old/calculate/<int:n>")
     def old_calculate(n):
