@@ -234,7 +234,7 @@ mkdir -p "$WORK/nginx/cache"
 if [ "$(id -u)" -eq 0 ]; then
     chown www-data: "$WORK/nginx/cache"
 fi
-deploy/run.sh nginx-conf "$WORK/nginx" 127.0.0.1:1 127.0.0.1:1 1000000r/s 1000000 |
+deploy/run.sh nginx-conf "$WORK/nginx" 127.0.0.1:1 127.0.0.1:1 1000000r/s 1000000 65535 |
     /usr/bin/python3 bench/web_nginx.py "${SERVERS[@]}" >"$WORK/nginx/nginx.conf"
 nginx -q -p "$WORK/nginx" -c "$WORK/nginx/nginx.conf"
 
