@@ -12,6 +12,7 @@ OBJS = \
 	pg_fib/fibdecimal.o \
 	pg_fib/fibnumeric.o \
 	pg_fib/fibmod.o \
+	pg_fib/fibdigits.o \
 	pg_fib/fibabout.o \
 	pg_fib/shmem.o \
 	pg_fib/request.o \
@@ -21,6 +22,7 @@ OBJS = \
 	pg_fib/keeper.o \
 	pg_fib/worker.o \
 	pg_fib/fibfuncs.o \
+	pg_fib/fibseries.o \
 	pg_fib/jobfuncs.o
 
 DATA = $(wildcard sql/pg_fib--*.sql)
