@@ -250,3 +250,62 @@ def test_refusals_as_fib(conn):
     assert conn.execute("SELECT count(*) FROM fib_series(-1000, 1000)").fetchone()[0] == 2001
     conn.execute("RESET pg_fib.max_n")
     assert conn.execute("SELECT count(*) FROM fib_series(%s, %s)", (TOP + 5, 0)).fetchone()[0] == 0
+
+
+SHADOWS = """
+CREATE TABLE ran (what text);
+CREATE FUNCTION caught(what text) RETURNS boolean LANGUAGE plpgsql AS $f$
+BEGIN
+    INSERT INTO ran VALUES (what);
+    RAISE NOTICE 'shadow % ran', what;
+    RETURN true;
+END $f$;
+CREATE FUNCTION generate_series(bigint, bigint) RETURNS SETOF bigint LANGUAGE sql
+    AS $f$ SELECT 42::bigint WHERE caught('generate_series') $f$;
+CREATE FUNCTION fib_series_values(bigint, bigint) RETURNS SETOF numeric LANGUAGE sql
+    AS $f$ SELECT 42::numeric WHERE caught('fib_series_values') $f$;
+CREATE FUNCTION fib_series(bigint, bigint) RETURNS TABLE (n bigint, value numeric) LANGUAGE sql
+    AS $f$ SELECT 42::bigint, 42::numeric WHERE caught('fib_series') $f$;
+"""
+
+
+def test_a_plain_role_gets_the_run_whatever_its_search_path(conn, connect):
+    """A role with no privilege on pg_fib's tables reads the run (its first
+    values from the memo, by identity), and names of its own placed before
+    pg_catalog and pg_fib's schema on its search_path never run: the body of
+    fib_series was bound to its functions when it was created."""
+    role, schema = "series_mallory", "series_evil"
+    conn.execute(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
+    conn.execute(f"DROP ROLE IF EXISTS {role}")
+    conn.execute(f"CREATE ROLE {role} LOGIN")
+    conn.execute(f"CREATE SCHEMA {schema} AUTHORIZATION {role}")
+    try:
+        k = 7919
+        conn.execute("DELETE FROM fib_memo WHERE n IN (%s, %s)", (k, k - 1))
+        for n in (k, k - 1):
+            value, digits = memo_row_value(n)
+            conn.execute("INSERT INTO fib_memo (n, value, digits, compute_ms) VALUES (%s, %s, %s, 1)",
+                         (n, value, digits))
+        mallory = connect(user=role)
+        notices = []
+        mallory.add_notice_handler(lambda d: notices.append(d.message_primary))
+        mallory.execute(f"SET search_path = {schema}, pg_catalog")
+        mallory.execute(SHADOWS)
+        mallory.execute(f"SET search_path = {schema}, pg_temp, pg_catalog, public")
+        # the shadows are live: an unqualified call finds them
+        assert mallory.execute("SELECT count(*) FROM fib_series(1, 2)").fetchone() == (1,)
+        mallory.execute("TRUNCATE ran")
+        notices.clear()
+
+        for first, last in ((-20, 20), (k, k + 30), (-k, -k + 30)):
+            rows = mallory.execute("SELECT n, value::text FROM public.fib_series(%s, %s)",
+                                   (first, last)).fetchall()
+            assert [(n, oracle.parse(t)) for n, t in rows] == \
+                [(n, oracle.fib(n)) for n in range(first, last + 1)]
+        assert mallory.execute("SELECT count(*) FROM ran").fetchone() == (0,)
+        assert notices == []
+        mallory.close()
+    finally:
+        conn.execute("DELETE FROM fib_memo WHERE n IN (%s, %s)", (7919, 7918))
+        conn.execute(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
+        conn.execute(f"DROP ROLE IF EXISTS {role}")
