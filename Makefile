@@ -62,23 +62,29 @@ all install installcheck:
 	@exit 1
 endif
 
-.PHONY: test bench bench-about bench-versions
+.PHONY: test bench bench-about bench-series bench-versions
 
 # test runs every suite against a throwaway cluster; see test/run-tests.sh.
 test:
 	PG_CONFIG=$(PG_CONFIG) test/run-tests.sh
 
 # bench runs the benchmarks side by side: bench/run.sh (fib() beside GMP
-# and pgmp), bench/queue.sh (the queue and the memo), then bench/about.sh
-# (fib_digits, fib_leading, fib_trailing).
+# and pgmp), bench/queue.sh (the queue and the memo), bench/about.sh
+# (fib_digits, fib_leading, fib_trailing), then bench/series.sh
+# (fib_series against fib(n) per row and pgmp).
 bench:
 	PG_CONFIG=$(PG_CONFIG) bench/run.sh
 	PG_CONFIG=$(PG_CONFIG) bench/queue.sh
 	PG_CONFIG=$(PG_CONFIG) bench/about.sh
+	PG_CONFIG=$(PG_CONFIG) bench/series.sh
 
 # bench-about runs bench/about.sh alone.
 bench-about:
 	PG_CONFIG=$(PG_CONFIG) bench/about.sh
+
+# bench-series runs bench/series.sh alone.
+bench-series:
+	PG_CONFIG=$(PG_CONFIG) bench/series.sh
 
 # bench-versions compares the memo-hit path of this tree with the 1.0
 # release (or BASE=<rev>), side by side; see bench/versions.sh.
