@@ -108,7 +108,7 @@ AS 'MODULE_PATHNAME', 'pg_fib_counters'
 LANGUAGE C VOLATILE STRICT PARALLEL SAFE;
 
 COMMENT ON FUNCTION fib_counters() IS
-'F(n) computed inside queries (fib, fib_text) since the server started, and the milliseconds they took';
+'F(n) computed inside queries (fib, fib_text, the first two values of a fib_series run) since the server started, and the milliseconds they took';
 
 CREATE VIEW fib_stats AS
 SELECT c.inline_computations,
