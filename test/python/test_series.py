@@ -7,6 +7,8 @@ has them.  Seeded: set PG_FIB_SEED to replay a run."""
 
 import os
 import random
+import shlex
+import subprocess
 import threading
 import time
 
@@ -18,6 +20,8 @@ from jobs import memo_row_value, wait_for
 
 SEED = int(os.environ.get("PG_FIB_SEED", random.randrange(2**32)))
 TOP = oracle.NUMERIC_MAX_N
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(os.path.dirname(HERE))
 
 
 def random_ranges(rng):
@@ -309,3 +313,28 @@ def test_a_plain_role_gets_the_run_whatever_its_search_path(conn, connect):
         conn.execute("DELETE FROM fib_memo WHERE n IN (%s, %s)", (7919, 7918))
         conn.execute(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
         conn.execute(f"DROP ROLE IF EXISTS {role}")
+
+
+def test_digit_arithmetic_against_a_textbook_carry(tmp_path):
+    """pg_fib/fibdigits.c, built with its SSE2 path and with its scalar one,
+    against a textbook carry loop on 200,000 numbers, most of them made of
+    the digits its carry guess gets wrong (sums of 9999, differences of 0)
+    for long stretches: test/python/fibdigits_check.c."""
+    pg_config = os.environ.get("PG_CONFIG", "pg_config")
+
+    def config(option):
+        return subprocess.run([pg_config, option], check=True, capture_output=True,
+                              text=True).stdout.strip()
+
+    cc = shlex.split(config("--cc"))
+    flags = ["-O2", "-Wall", "-I" + config("--includedir-server"), "-I" + os.path.join(ROOT, "pg_fib")]
+    source = os.path.join(ROOT, "pg_fib", "fibdigits.c")
+    sse, scalar, check = (str(tmp_path / name) for name in ("sse.o", "scalar.o", "check"))
+    subprocess.run(cc + flags + ["-c", source, "-o", sse], check=True)
+    subprocess.run(cc + flags + ["-U__SSE2__", "-Dpg_fib_digits_add=scalar_add",
+                                 "-Dpg_fib_digits_subtract=scalar_subtract",
+                                 "-c", source, "-o", scalar], check=True)
+    subprocess.run(cc + flags + [os.path.join(HERE, "fibdigits_check.c"), sse, scalar, "-o", check],
+                   check=True)
+    run = subprocess.run([check], capture_output=True, text=True, timeout=120)
+    assert run.returncode == 0 and run.stdout.startswith("ok"), run.stdout + run.stderr
