@@ -12,6 +12,7 @@ OBJS = \
 	pg_fib/fibdecimal.o \
 	pg_fib/fibnumeric.o \
 	pg_fib/fibmod.o \
+	pg_fib/fibdigits.o \
 	pg_fib/fibabout.o \
 	pg_fib/shmem.o \
 	pg_fib/request.o \
@@ -21,6 +22,7 @@ OBJS = \
 	pg_fib/keeper.o \
 	pg_fib/worker.o \
 	pg_fib/fibfuncs.o \
+	pg_fib/fibseries.o \
 	pg_fib/jobfuncs.o
 
 DATA = $(wildcard sql/pg_fib--*.sql)
@@ -60,23 +62,29 @@ all install installcheck:
 	@exit 1
 endif
 
-.PHONY: test bench bench-about bench-versions
+.PHONY: test bench bench-about bench-series bench-versions
 
 # test runs every suite against a throwaway cluster; see test/run-tests.sh.
 test:
 	PG_CONFIG=$(PG_CONFIG) test/run-tests.sh
 
 # bench runs the benchmarks side by side: bench/run.sh (fib() beside GMP
-# and pgmp), bench/queue.sh (the queue and the memo), then bench/about.sh
-# (fib_digits, fib_leading, fib_trailing).
+# and pgmp), bench/queue.sh (the queue and the memo), bench/about.sh
+# (fib_digits, fib_leading, fib_trailing), then bench/series.sh
+# (fib_series against fib(n) per row and pgmp).
 bench:
 	PG_CONFIG=$(PG_CONFIG) bench/run.sh
 	PG_CONFIG=$(PG_CONFIG) bench/queue.sh
 	PG_CONFIG=$(PG_CONFIG) bench/about.sh
+	PG_CONFIG=$(PG_CONFIG) bench/series.sh
 
 # bench-about runs bench/about.sh alone.
 bench-about:
 	PG_CONFIG=$(PG_CONFIG) bench/about.sh
+
+# bench-series runs bench/series.sh alone.
+bench-series:
+	PG_CONFIG=$(PG_CONFIG) bench/series.sh
 
 # bench-versions compares the memo-hit path of this tree with the 1.0
 # release (or BASE=<rev>), side by side; see bench/versions.sh.

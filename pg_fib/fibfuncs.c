@@ -29,11 +29,12 @@ PG_FUNCTION_INFO_V1(pg_fib_fib_mod);
 PG_FUNCTION_INFO_V1(pg_fib_fib_sign);
 
 /*
- * fib_check_numeric_range refuses an n whose F(n) does not fit in numeric.
- * It is checked from n alone, before any computation.
+ * pg_fib_check_numeric_range refuses an n whose F(n) does not fit in
+ * numeric.  It is checked from n alone, before any computation: fib() and
+ * fib_series_values() check their arguments with it.
  */
-static void
-fib_check_numeric_range(int64 n)
+void
+pg_fib_check_numeric_range(int64 n)
 {
 	if (pg_fib_abs(n) > PG_FIB_NUMERIC_MAX_N)
 		ereport(ERROR,
@@ -63,7 +64,7 @@ pg_fib_fib(PG_FUNCTION_ARGS)
 	FibDigit   *digits;
 
 	pg_fib_check_max_n(n);
-	fib_check_numeric_range(n);
+	pg_fib_check_numeric_range(n);
 
 	if (pg_fib_abs(n) <= PG_FIB_INT64_MAX_N)
 	{

@@ -10,6 +10,7 @@
  *	 fibdecimal.c	interruptible conversion to decimal, and text output
  *	 fibnumeric.c	conversion to numeric
  *	 fibmod.c		modular Fibonacci numbers in machine integers
+ *	 fibdigits.c	addition and subtraction of base-10000 numbers in place
  *	 fibabout.c		fib_digits(), fib_leading(), fib_trailing() for every n
  *	 shmem.c		shared memory: callers' request slots, hints for the
  *					keeper, the workers' state
@@ -24,6 +25,7 @@
  *	 keeper.c		the keeper
  *	 worker.c		the compute workers
  *	 fibfuncs.c		fib() and fib_mod()
+ *	 fibseries.c	fib_series_values(): runs of consecutive F(n)
  *	 jobfuncs.c		fib_text(), fib_request(), fib_status(), fib_wait(),
  *					fib_maintain() and the restore trigger
  *
@@ -129,6 +131,13 @@ extern Numeric pg_fib_mpz_to_numeric(const mpz_t value);
 /* fibmod.c */
 extern uint64 pg_fib_mod_abs(uint64 absn, uint64 m);
 extern uint64 pg_fib_mod(int64 n, uint64 m);
+
+/* fibdigits.c */
+extern void pg_fib_digits_add(FibDigit *x, const FibDigit *y, size_t start, size_t end);
+extern void pg_fib_digits_subtract(FibDigit *x, const FibDigit *y, size_t start, size_t end);
+
+/* fibfuncs.c */
+extern void pg_fib_check_numeric_range(int64 n);
 
 /*
  * The states of a job, named once: jobs.c writes them into fib_jobs.state

@@ -182,7 +182,7 @@ AS 'MODULE_PATHNAME', 'pg_fib_counters'
 LANGUAGE C VOLATILE STRICT PARALLEL SAFE;
 
 COMMENT ON FUNCTION fib_counters() IS
-'F(n) computed inside queries (fib, fib_text) since the server started, and the milliseconds they took';
+'F(n) computed inside queries (fib, fib_text, the first two values of a fib_series run) since the server started, and the milliseconds they took';
 
 CREATE VIEW fib_stats AS
 SELECT c.inline_computations,
@@ -248,3 +248,44 @@ LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
 
 COMMENT ON FUNCTION fib_sign(bigint) IS
 'The sign of F(n), -1, 0 or 1, for every bigint n (F(-n) = (-1)^(n+1) F(n))';
+
+-- Runs of consecutive Fibonacci numbers
+--
+-- fib_series_values walks the recurrence from F(first), computed once like
+-- fib()'s (from the memo, or on GMP), one addition in numeric's base-10000
+-- digits per value, one value per call.  Its endpoints are refused as
+-- fib(n) refuses n.  A set-returning C function in FROM has every row stored
+-- before the first is read, so callers use fib_series, a SQL function the
+-- planner inlines: its select list runs fib_series_values and
+-- generate_series in lockstep (two set-returning functions in one select
+-- list advance together), a row is computed when it is read, and a LIMIT
+-- stops the run.  PostgreSQL inlines no STRICT SQL function, so fib_series
+-- is not labelled STRICT; a NULL endpoint gives no rows, as STRICT would.
+-- The support function tells the planner the exact row count of constant
+-- endpoints.  All are pure functions of their arguments: IMMUTABLE
+-- PARALLEL SAFE.
+
+CREATE FUNCTION fib_series_support(internal) RETURNS internal
+AS 'MODULE_PATHNAME', 'pg_fib_fib_series_support'
+LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+
+COMMENT ON FUNCTION fib_series_support(internal) IS
+'Planner support for fib_series and fib_series_values: the row count of constant endpoints';
+
+CREATE FUNCTION fib_series_values(first bigint, last bigint) RETURNS SETOF numeric
+AS 'MODULE_PATHNAME', 'pg_fib_fib_series_values'
+LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE
+ROWS 1000 SUPPORT fib_series_support;
+
+COMMENT ON FUNCTION fib_series_values(bigint, bigint) IS
+'F(first), ..., F(last) in order, the values of fib_series; stored whole before the first row is read when called in FROM';
+
+CREATE FUNCTION fib_series(first bigint, last bigint) RETURNS TABLE (n bigint, value numeric)
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+ROWS 1000 SUPPORT fib_series_support
+BEGIN ATOMIC
+    SELECT pg_catalog.generate_series(first, last), fib_series_values(first, last);
+END;
+
+COMMENT ON FUNCTION fib_series(bigint, bigint) IS
+'The rows (n, F(n)) for n from first to last in order, none when first > last, the values of fib(n) computed one from the two before; same limits as fib(n)';
