@@ -11,6 +11,8 @@ condition of WHERE is a one-time filter, evaluated before anything else the
 statement does.  The app never computes: Python only slices and formats.
 """
 
+import re
+
 import psycopg
 from flask import current_app
 
@@ -50,19 +52,67 @@ CROSS JOIN LATERAL (SELECT (r.job).*) AS j
 # The job of F(n), and when it is done the value: whole up to
 # %(max_digits)s digits, else its leading and trailing 20 digits, which
 # fib_leading and fib_trailing give in microseconds without building the
-# text (only the columns the routes use: parsing timestamps costs); last,
-# the seconds the database has spent on the statement.
-VALUE_SQL = f"""
+# text (only the columns the routes use: parsing timestamps costs).
+_VALUE_COLUMNS = f"""
 SELECT j.n, j.state, j.progress, j.digits, j.error, {_SOURCE} AS source,
-       current_setting('pg_fib.sync_max_n')::bigint AS sync_max_n,
        fib_sign(j.n) < 0 AS negative,
        CASE WHEN j.state = 'done' AND j.digits <= %(max_digits)s THEN fib_text(j.n) END AS value,
        CASE WHEN j.state = 'done' AND j.digits > %(max_digits)s THEN fib_leading(j.n, 20) END AS leading,
-       CASE WHEN j.state = 'done' AND j.digits > %(max_digits)s THEN fib_trailing(j.n, 20) END AS trailing,
+       CASE WHEN j.state = 'done' AND j.digits > %(max_digits)s THEN fib_trailing(j.n, 20) END AS trailing"""
+
+
+def _text(value):
+    return value.decode()
+
+
+def _bool(value):
+    return value == b"t"
+
+
+class Statement:
+    """A statement run through libpq's own calls (web.pools.Server.fetch_row):
+    its SQL with psycopg's %(name)s placeholders numbered $1, $2, ... in
+    the order they first appear, and how to read each column of its row
+    from text."""
+
+    def __init__(self, name, sql, columns):
+        self.name = name.encode()
+        self.template = sql
+        self.params = []
+
+        def number(match):
+            if match.group(1) not in self.params:
+                self.params.append(match.group(1))
+            return f"${self.params.index(match.group(1)) + 1}"
+
+        self.sql = re.sub(r"%\((\w+)\)s", number, sql).encode()
+        self.columns = columns
+
+    def values(self, params):
+        """The parameters as libpq's text values, in their order."""
+        return [str(params[name]).encode() for name in self.params]
+
+    def row(self, values):
+        """The row as a dict, from the text values fetch_row gives."""
+        if values is None:
+            return None
+        return {name: None if value is None else read(value)
+                for (name, read), value in zip(self.columns, values)}
+
+
+_VALUE_READ = [("n", int), ("state", _text), ("progress", float), ("digits", int),
+               ("error", _text), ("source", _text), ("negative", _bool), ("value", _text),
+               ("leading", _text), ("trailing", _text)]
+
+# The API's and the page's: the job and the value.
+VALUE = Statement("pg_fib_web_value", f"{_VALUE_COLUMNS} FROM {_JOB} {_TAGGED}", _VALUE_READ)
+
+# The old stack's routes', which also say pg_fib.sync_max_n and the seconds
+# the database has spent on the statement.
+SENTENCE = Statement("pg_fib_web_sentence", f"""{_VALUE_COLUMNS},
+       current_setting('pg_fib.sync_max_n')::bigint AS sync_max_n,
        extract(epoch FROM clock_timestamp() - statement_timestamp())::float8 AS db_seconds
-FROM {_JOB}
-{_TAGGED}
-"""
+FROM {_JOB} {_TAGGED}""", _VALUE_READ + [("sync_max_n", int), ("db_seconds", float)])
 
 # The job as it stands, queuing nothing; NULL columns when F(n) was never
 # requested nor memoized.
@@ -167,11 +217,20 @@ def _failed_hold():
     return float(current_app.config["FAILED_JOB_RETRY_SECONDS"])
 
 
-def value(n, max_digits):
-    """The job row of F(n) with its value when done (VALUE_SQL), from a
-    replica when one has it."""
-    return _one(VALUE_SQL, {"n": n, "max_digits": max_digits, "failed_hold": _failed_hold()},
-                read=True)
+def value_row(pools_, statement, n, max_digits, failed_hold, application_name):
+    """The job row of F(n) with its value when done (VALUE or SENTENCE),
+    from a replica when one has it; usable outside a Flask request
+    (web.hotpath)."""
+    values = statement.values({"n": n, "max_digits": max_digits, "failed_hold": failed_hold,
+                               "application_name": application_name})
+    return statement.row(pools_.run(lambda server: server.fetch_row(statement, values),
+                                    read=True))
+
+
+def value(n, max_digits, statement=VALUE):
+    """value_row in this request."""
+    return value_row(pools(), statement, n, max_digits, _failed_hold(),
+                     requestid.application_name())
 
 
 def job(n):
