@@ -58,13 +58,22 @@ def count_query(server, outcome):
     QUERIES.labels(server, outcome).inc()
 
 
-def _refresh_pools(force=False):
+def record(route, status, seconds, pools):
+    """Count and time one request the app answered (route is its rule, or
+    "unmatched"), and refresh the pools' gauges now and then."""
+    REQUESTS.labels(route, str(status)).inc()
+    if seconds is not None:
+        LATENCY.labels(route).observe(seconds)
+    _refresh_pools(pools)
+
+
+def _refresh_pools(pools, force=False):
     global _pool_refreshed
     now = time.monotonic()
     if not force and now - _pool_refreshed < _POOL_REFRESH_SECONDS:
         return
     _pool_refreshed = now
-    for server in current_app.extensions["pg_fib_pools"].servers:
+    for server in pools.servers:
         stats = server.pool.get_stats()
         for key, state in _POOL_STATES.items():
             POOL.labels(server.name, state).set(stats.get(key, 0))
@@ -105,7 +114,7 @@ class _PgFibCollector:
 
 @bp.get("/metrics")
 def metrics():
-    _refresh_pools(force=True)
+    _refresh_pools(current_app.extensions["pg_fib_pools"], force=True)
     if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
         registry = CollectorRegistry()
         multiprocess.MultiProcessCollector(registry)
@@ -136,10 +145,8 @@ def init_app(app):
     @app.after_request
     def _record(response):
         route = request.url_rule.rule if request.url_rule is not None else "unmatched"
-        REQUESTS.labels(route, str(response.status_code)).inc()
-        if "metrics_start" in g:
-            LATENCY.labels(route).observe(time.perf_counter() - g.metrics_start)
-        _refresh_pools()
+        seconds = time.perf_counter() - g.metrics_start if "metrics_start" in g else None
+        record(route, response.status_code, seconds, app.extensions["pg_fib_pools"])
         return response
 
     app.register_blueprint(bp)
