@@ -18,6 +18,7 @@ the job failed): for those the query runs again in Flask, so an error costs
 a second query, a value never does.
 """
 
+import json
 import re
 import time
 
@@ -43,7 +44,9 @@ class HotPath:
         self.pools = app.extensions["pg_fib_pools"]
         self.max_digits = int(app.config["VALUE_MAX_DIGITS"])
         self.failed_hold = float(app.config["FAILED_JOB_RETRY_SECONDS"])
-        self.dumps = app.json.dumps
+        # Flask's JSON provider as app.json.response() uses it, for plain
+        # types: the same bytes as jsonify (test_api.py compares them).
+        self.ensure_ascii = app.json.ensure_ascii
         # Paths of the other routes, from Flask's own URL map.
         self.urls = app.url_map.bind("localhost")
 
@@ -72,7 +75,8 @@ class HotPath:
         except (psycopg.Error, psycopg_pool.PoolTimeout):
             return None
         if row["state"] == "done":
-            digits_url = self.urls.build("api.fib_digits", {"n": str(n)})
+            digits_url = None if row["value"] is not None else \
+                self.urls.build("api.fib_digits", {"n": str(n)})
             status, code = "200 OK", 200
             body = value_body(n, row, digits_url)
             headers = [("Cache-Control", IMMUTABLE),
@@ -84,7 +88,8 @@ class HotPath:
                        ("Retry-After", POLL_SECONDS), ("Cache-Control", NO_STORE)]
         else:
             return None
-        data = (self.dumps(body, separators=(",", ":")) + "\n").encode()
+        data = (json.dumps(body, ensure_ascii=self.ensure_ascii, separators=(",", ":"))
+                + "\n").encode()
         headers += [("Content-Type", "application/json"), ("Content-Length", str(len(data))),
                     (requestid.HEADER, request_id)]
         metrics.record(ROUTE, code, time.perf_counter() - start, self.pools)

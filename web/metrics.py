@@ -55,15 +55,28 @@ _pool_refreshed = 0.0
 
 def count_query(server, outcome):
     """web.pools' report of each query."""
-    QUERIES.labels(server, outcome).inc()
+    _child(QUERIES, server, outcome).inc()
+
+
+# The metrics' children by their labels: labels() takes a lock and builds
+# the key at every call.
+_children = {}
+
+
+def _child(metric, *labels):
+    key = (metric, labels)
+    child = _children.get(key)
+    if child is None:
+        child = _children[key] = metric.labels(*labels)
+    return child
 
 
 def record(route, status, seconds, pools):
     """Count and time one request the app answered (route is its rule, or
     "unmatched"), and refresh the pools' gauges now and then."""
-    REQUESTS.labels(route, str(status)).inc()
+    _child(REQUESTS, route, str(status)).inc()
     if seconds is not None:
-        LATENCY.labels(route).observe(seconds)
+        _child(LATENCY, route).observe(seconds)
     _refresh_pools(pools)
 
 

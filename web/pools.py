@@ -166,10 +166,16 @@ class Server:
             pool, wait = self._current_pool()
             conn = None
             try:
+                # getconn and putconn rather than pool.connection(), whose
+                # "with conn" commits on the way out: a round of psycopg's
+                # machinery for nothing on an autocommit connection.
                 left = max(end - time.monotonic(), 0.001)
-                with pool.connection(timeout=min(wait, left)) as conn:
+                conn = pool.getconn(timeout=min(wait, left))
+                try:
                     left = max(end - time.monotonic(), 0.001)
                     result = self.call(conn, lambda: action(conn), left)
+                finally:
+                    pool.putconn(conn)
                 self.answered()
                 return result
             except Hung:
