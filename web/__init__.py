@@ -77,11 +77,13 @@ def create_app(config=None):
         app.config.from_mapping(config)
     app.json.sort_keys = False
 
+    # Where the modules meet: what one needs of another is passed here, so
+    # that no two import each other (test_layout.py checks).
     from web import api, db, metrics, page, problems, requestid, seed
     problems.init_app(app)
     requestid.init_app(app)
-    metrics.init_app(app)
-    db.init_app(app)
+    metrics.init_app(app, stats=db.stats)
+    db.init_app(app, on_query=metrics.count_query)
     app.register_blueprint(api.bp)
     app.register_blueprint(seed.bp)
     app.register_blueprint(page.bp)

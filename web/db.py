@@ -19,6 +19,10 @@ from flask import current_app
 from web import requestid
 from web.pools import Pools
 
+# How many of a value's first and last digits the routes give where they do
+# not give it whole (beyond FIB_WEB_VALUE_MAX_DIGITS, and /about).
+ENDS = 20
+
 # Where a value comes from, the one rule: a row with finished_at set is the
 # memo's; a 'done' row without it is computed inline by this query.
 _SOURCE = "CASE WHEN j.finished_at IS NOT NULL THEN 'memo' ELSE 'computed' END"
@@ -50,15 +54,15 @@ CROSS JOIN LATERAL (SELECT (r.job).*) AS j
 """
 
 # The job of F(n), and when it is done the value: whole up to
-# %(max_digits)s digits, else its leading and trailing 20 digits, which
+# %(max_digits)s digits, else its leading and trailing ENDS digits, which
 # fib_leading and fib_trailing give in microseconds without building the
 # text (only the columns the routes use: parsing timestamps costs).
 _VALUE_COLUMNS = f"""
 SELECT j.n, j.state, j.progress, j.digits, j.error, {_SOURCE} AS source,
        fib_sign(j.n) < 0 AS negative,
        CASE WHEN j.state = 'done' AND j.digits <= %(max_digits)s THEN fib_text(j.n) END AS value,
-       CASE WHEN j.state = 'done' AND j.digits > %(max_digits)s THEN fib_leading(j.n, 20) END AS leading,
-       CASE WHEN j.state = 'done' AND j.digits > %(max_digits)s THEN fib_trailing(j.n, 20) END AS trailing"""
+       CASE WHEN j.state = 'done' AND j.digits > %(max_digits)s THEN fib_leading(j.n, {ENDS}) END AS leading,
+       CASE WHEN j.state = 'done' AND j.digits > %(max_digits)s THEN fib_trailing(j.n, {ENDS}) END AS trailing"""
 
 
 def _text(value):
@@ -147,8 +151,8 @@ FROM fib_web_memo_page(%(after)s, %(limit)s) AS p
 # (extension 1.1), and whether the value itself can be had: |n| up to this
 # role's pg_fib.max_n, which max_n gives.
 ABOUT_SQL = f"""
-SELECT fib_digits(a.n) AS digits, fib_leading(a.n, 20) AS leading,
-       fib_trailing(a.n, 20) AS trailing, fib_sign(a.n) < 0 AS negative,
+SELECT fib_digits(a.n) AS digits, fib_leading(a.n, {ENDS}) AS leading,
+       fib_trailing(a.n, {ENDS}) AS trailing, fib_sign(a.n) < 0 AS negative,
        abs(a.n::numeric) <= l.max_n AS computable, l.max_n
 FROM {_N}
 CROSS JOIN (SELECT current_setting('pg_fib.max_n')::bigint AS max_n) AS l
@@ -164,10 +168,10 @@ HEALTH_SQL = f"SELECT * FROM fib_web_health() {_TAGGED}"
 STATS_SQL = f"SELECT * FROM fib_web_stats() {_TAGGED}"
 
 
-def init_app(app):
+def init_app(app, on_query):
     """Create this process's pools (Gunicorn imports the app in each worker,
-    after the fork) and open them without waiting for the database."""
-    from web import metrics
+    after the fork) and open them without waiting for the database;
+    on_query(server name, outcome) hears of every query (web.metrics)."""
     timeout_ms = int(app.config["STATEMENT_TIMEOUT_MS"])
     app.extensions["pg_fib_pools"] = Pools(
         app.config["DATABASE_URL"],
@@ -186,7 +190,7 @@ def init_app(app):
             "application_name": requestid.APPLICATION_NAME,
             "options": f"-c statement_timeout={timeout_ms}",
         },
-        on_query=metrics.count_query,
+        on_query=on_query,
     )
 
 

@@ -93,13 +93,16 @@ def _refresh_pools(pools, force=False):
 
 
 class _PgFibCollector:
-    """pg_fib's queue and memo, read from the primary at each scrape."""
+    """pg_fib's queue and memo, read from the primary at each scrape by
+    stats() (web.db.stats, given by create_app)."""
+
+    def __init__(self, stats):
+        self.stats = stats
 
     def collect(self):
-        from web import db
         up = GaugeMetricFamily("pg_fib_up", "1 when the primary answered this scrape")
         try:
-            row = db.stats()
+            row = self.stats()
         except (psycopg.Error, psycopg_pool.PoolTimeout) as error:
             current_app.logger.warning("metrics: %s", error)
             up.add_metric([], 0)
@@ -134,7 +137,7 @@ def metrics():
     else:
         registry = CollectorRegistry()
         registry.register(_Everything())
-    registry.register(_PgFibCollector())
+    registry.register(_PgFibCollector(current_app.extensions["pg_fib_stats"]))
     response = Response(generate_latest(registry), mimetype=None)
     response.headers["Content-Type"] = CONTENT_TYPE_LATEST
     response.headers["Cache-Control"] = "no-store"
@@ -148,8 +151,10 @@ class _Everything:
         return REGISTRY.collect()
 
 
-def init_app(app):
-    """Count and time every request the app answers."""
+def init_app(app, stats):
+    """Count and time every request the app answers; stats() gives the row
+    of pg_fib's queue and memo that /metrics reports."""
+    app.extensions["pg_fib_stats"] = stats
 
     @app.before_request
     def _start():

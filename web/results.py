@@ -65,9 +65,7 @@ def beyond_limit(n, query, *args):
     its /about (digit count, first and last digits) and /mod/<m>."""
     try:
         return query(n, *args)
-    except psycopg.Error as error:
-        if error.sqlstate != "54000":
-            raise
+    except psycopg.errors.ProgramLimitExceeded as error:
         problem = as_problem(error)
         about_url = url_for("api.fib_about", n=str(n))
         problem.extra["about"] = about_url
