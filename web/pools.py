@@ -159,8 +159,8 @@ class Server:
         """action(connection) on this server, within the deadline from
         waiting for a connection to the last row.  A pooled connection
         that the server closed (after a restart) fails the first query sent
-        on it: then the pool checks its idle connections and the action runs
-        once more on another one."""
+        on it: then the pool is replaced (renew) and the action runs once
+        more, on a fresh connection."""
         end = time.monotonic() + self.deadline
         for attempt in (1, 2):
             pool, wait = self._current_pool()
@@ -179,19 +179,19 @@ class Server:
                 self.answered()
                 return result
             except Hung:
-                raise  # checking the pool's other connections would hang too
+                raise
             except psycopg.OperationalError:
                 if attempt == 2 or conn is None or not conn.broken:
                     raise
-                self._check(pool)
+                self.renew()
 
-    @staticmethod
-    def _check(pool):
-        """Drop the pool's broken idle connections (after a connection error)."""
-        try:
-            pool.check()
-        except Exception:  # the pool reports its own failures in its log
-            pass
+    def renew(self):
+        """Replace the pool (at the next action): its idle connections are
+        suspect after one of them turned out broken, as after a restart of
+        the server, and checking them with a query would hang on a server
+        that hangs."""
+        with self._lock:
+            self._stale = True
 
     def close(self):
         self.pool.close()
