@@ -42,6 +42,10 @@ NGINX=(
 TEST=(
     postgresql-15-pgmp
     python3-pytest
+    # The API description: every answer checked against it, and drawn
+    # requests (test/web/openapi_check.py, test_properties.py).
+    python3-jsonschema
+    python3-hypothesis
     python3-gmpy2
     python3-mpmath
     valgrind

@@ -17,6 +17,7 @@
 #   deploy/run.sh stop     stop what start started, by pid
 #   deploy/run.sh status   say what runs
 #   deploy/run.sh nginx-conf PREFIX LISTEN UPSTREAM RATE BURST [CONN]
+#   deploy/run.sh api-docs DIR  fill DIR with the API's documentation (/api/docs/)
 #                          print deploy/nginx.conf filled in (the tests use it)
 #
 # Environment: PORT (Nginx, default 8080), GUNICORN_PORT (default PORT+1),
@@ -61,7 +62,8 @@ if [ "$(id -u)" -ne 0 ]; then
 fi
 
 # nginx_conf PREFIX LISTEN UPSTREAM RATE BURST [CONN] prints the filled
-# template (CONN: requests under way per client address, default $CONN or 32).
+# template (CONN: requests under way per client address, default $CONN or
+# 32; the API's documentation is read from PREFIX/api-docs, see api_docs).
 nginx_conf() {
     local user=""
     if [ "$(id -u)" -eq 0 ]; then
@@ -69,8 +71,22 @@ nginx_conf() {
     fi
     sed -e "s|@PREFIX@|$1|g" -e "s|@LISTEN@|$2|g" -e "s|@UPSTREAM@|$3|g" \
         -e "s|@RATE@|$4|g" -e "s|@BURST@|$5|g" -e "s|@CONN@|${6:-${CONN:-32}}|g" \
-        -e "s|@USER@|$user|g" \
+        -e "s|@USER@|$user|g" -e "s|@DOCS@|$1/api-docs|g" \
         "$ROOT/deploy/nginx.conf"
+}
+
+# api_docs DIR fills DIR with the API's documentation page (deploy/api-docs)
+# and the Swagger UI files it uses (npm/, deploy/install-npm.sh), which
+# Nginx serves at /api/docs/.
+api_docs() {
+    local dir=$1 swagger=$ROOT/npm/node_modules/swagger-ui-dist
+    if [ ! -f "$swagger/swagger-ui-bundle.js" ]; then
+        echo "run.sh: $swagger is missing: run deploy/install-npm.sh" >&2
+        return 1
+    fi
+    mkdir -p "$dir"
+    cp "$ROOT"/deploy/api-docs/* "$swagger/swagger-ui-bundle.js" "$swagger/swagger-ui.css" "$dir/"
+    chmod -R a+rX "$dir"
 }
 
 # alive PIDFILE: the pid in PIDFILE runs.
@@ -314,5 +330,6 @@ case "${1:-}" in
     stop) stop ;;
     status) status ;;
     nginx-conf) shift; nginx_conf "$@" ;;
+    api-docs) shift; api_docs "$@" ;;
     *) echo "usage: $0 start|stop|status|nginx-conf PREFIX LISTEN UPSTREAM RATE BURST" >&2; exit 2 ;;
 esac

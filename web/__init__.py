@@ -79,14 +79,16 @@ def create_app(config=None):
 
     # Where the modules meet: what one needs of another is passed here, so
     # that no two import each other (test_layout.py checks).
-    from web import api, db, metrics, page, problems, requestid, seed
+    from web import api, cors, db, docs, metrics, page, problems, requestid, seed
     problems.init_app(app)
     requestid.init_app(app)
+    cors.init_app(app)
     metrics.init_app(app, stats=db.stats)
     db.init_app(app, on_query=metrics.count_query)
     app.register_blueprint(api.bp)
     app.register_blueprint(seed.bp)
     app.register_blueprint(page.bp)
+    app.register_blueprint(docs.bp)
 
     # What runs before Flask, outermost first: the client's address and
     # scheme from Nginx (ProxyFix), the path as sent (RawPath), the hot

@@ -104,7 +104,10 @@ def fib_job(n):
     if row["state"] is None:
         raise Problem(404, "No such job", f"F({n}) was never requested; "
                       f"GET /api/v1/fib/{n} requests it.", slug="no-job")
-    response = jsonify(_job_body(row))
+    body = _job_body(row)
+    if row["state"] == "done":
+        body["value_url"] = url_for("api.fib", n=str(n))
+    response = jsonify(body)
     response.headers["Cache-Control"] = NO_STORE
     return response
 

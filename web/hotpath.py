@@ -25,7 +25,7 @@ import time
 import psycopg
 import psycopg_pool
 
-from web import db, metrics, requestid
+from web import cors, db, metrics, requestid
 from web.inputs import BIGINT_MAX, BIGINT_MIN
 from web.results import (IMMUTABLE, NO_STORE, POLL_SECONDS, etag_of, queued_body,
                          value_body)
@@ -91,6 +91,6 @@ class HotPath:
         data = (json.dumps(body, ensure_ascii=self.ensure_ascii, separators=(",", ":"))
                 + "\n").encode()
         headers += [("Content-Type", "application/json"), ("Content-Length", str(len(data))),
-                    (requestid.HEADER, request_id)]
+                    (requestid.HEADER, request_id), cors.ALLOW_ORIGIN]
         metrics.record(ROUTE, code, time.perf_counter() - start, self.pools)
         return status, headers, data

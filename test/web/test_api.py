@@ -168,7 +168,7 @@ def test_mod_matches_python_int(client, n, m):
 @pytest.mark.parametrize("m", [0, -1, -(2 ** 63)])
 def test_mod_by_a_non_positive_m_is_422(client, m):
     body = assert_problem(client.get(f"/api/v1/fib/10/mod/{m}"), 422)
-    assert body["type"] == "/problems/non-positive-modulus" and body["parameter"] == "m"
+    assert body["type"].endswith("/problems/non-positive-modulus") and body["parameter"] == "m"
     assert f"m = {m} is not a modulus" in body["detail"]
 
 
@@ -319,7 +319,7 @@ def test_a_failed_job_is_a_503_problem_then_asked_again(database):
             r = client.get(url)
             body = assert_problem(r, 503)
             assert r.headers["Retry-After"] == "3"
-            assert body["type"] == "/problems/job-failed" and body["state"] == "failed"
+            assert body["type"].endswith("/problems/job-failed") and body["state"] == "failed"
             assert "cancel" in body["error"], body
             assert body["job"] == f"/api/v1/fib/{n}/job"
         page = client.get(f"/?n={n}")
@@ -439,9 +439,9 @@ def test_readme_prints_the_sqlstate_table_of_the_code():
     with open(f"{ROOT}/README.md") as f:
         readme = f.read()
     section = readme.split("<!-- sqlstate-table -->")[1]
-    rows = re.findall(r"^\| `(\w{5})` [^|]*\| (\d{3}) \|", section, re.M)
-    assert dict((s, int(h)) for s, h in rows) == \
-        {s: v[0] for s, v in problems.SQLSTATE_HTTP.items()}
+    rows = re.findall(r"^\| `(\w{5})` [^|]*\| (\d{3}) \| ?(\d*) ?\|", section, re.M)
+    assert {s: (int(h), int(r) if r else None) for s, h, r in rows} == \
+        {s: v[:3:2] for s, v in problems.SQLSTATE_HTTP.items()}
 
 
 def test_a_restart_of_the_database_costs_no_request(database):
