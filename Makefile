@@ -18,6 +18,7 @@ OBJS = \
 	pg_fib/request.o \
 	pg_fib/memo.o \
 	pg_fib/jobs.o \
+	pg_fib/fairtags.o \
 	pg_fib/bgworker.o \
 	pg_fib/keeper.o \
 	pg_fib/worker.o \
