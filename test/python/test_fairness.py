@@ -67,6 +67,29 @@ def test_a_role_may_queue_only_its_share(conn, database, roles):
         assert greedy.execute("SELECT state FROM fib_wait(%s)", (mine[5],)).fetchone()[0] == "done"
 
 
+def test_a_requester_bound_cannot_raise_the_roles_share(conn, database, roles):
+    """pg_fib.max_queued_per_requester is any session's to set, and only
+    divides its role's share: fib_greedy (pg_fib.max_queued_per_role = 5)
+    with the per-requester bound at its largest, naming a new requester for
+    each n, still gets 53400 for the role at its 6th."""
+    mine = [BASE + 40 + i for i in range(6)]
+    for n in mine:
+        forget(conn, n)
+    with psycopg.connect(dbname=database, user="fib_greedy", autocommit=True) as greedy:
+        greedy.execute("SET statement_timeout = '15s'")
+        greedy.execute("SET pg_fib.max_queued_per_requester = 2147483647")
+        with idle_workers_stopped(conn):
+            for i, n in enumerate(mine[:5]):
+                greedy.execute("SELECT fib_request(%s, %s)", (n, f"ip:192.0.2.{i}"))
+            with pytest.raises(errors.ConfigurationLimitExceeded) as refused:
+                greedy.execute("SELECT fib_request(%s, 'ip:192.0.2.9')", (mine[5],))
+            assert refused.value.diag.message_primary == \
+                f'could not queue F({mine[5]}): role "fib_greedy" has too many jobs waiting'
+            assert job_row(conn, mine[5]) is None
+    for n in mine[:5]:
+        assert wait_finished(conn, n, timeout=60)["state"] == "done"
+
+
 def _memo_bytes(conn):
     return conn.execute("SELECT coalesce(sum(octet_length(value)), 0) FROM fib_memo").fetchone()[0]
 
