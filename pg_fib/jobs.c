@@ -287,12 +287,14 @@ static const char *const fib_jobs_request_sql =
  * the role: each one descent of the index the claim uses.
  */
 static const char *const fib_jobs_before_request_sql =
-"SELECT count(*), count(*) FILTER (WHERE requester = $3),"
+"SELECT (SELECT count(*) FROM %1$s.fib_jobs WHERE requested_by = $2"
+" AND state IN ('queued', 'running') AND n <> $1),"
+" (SELECT count(*) FROM %1$s.fib_jobs WHERE requested_by = $2 AND requester = $3"
+" AND state IN ('queued', 'running') AND n <> $1),"
 " (SELECT start_tag FROM %1$s.fib_jobs WHERE state = 'queued'"
 " ORDER BY requested_by IS NULL, start_tag, requested_at, n LIMIT 1),"
 " (SELECT start_tag_in_role FROM %1$s.fib_jobs WHERE state = 'queued' AND requested_by = $2"
-" ORDER BY start_tag_in_role, requested_at, n LIMIT 1)"
-" FROM %1$s.fib_jobs WHERE requested_by = $2 AND state IN ('queued', 'running') AND n <> $1";
+" ORDER BY start_tag_in_role, requested_at, n LIMIT 1)";
 
 /* fib_jobs_head reads a head of the queue, column column of the result. */
 static bool
