@@ -22,10 +22,11 @@
  *
  *	- a flow with a backlog has one tag per turn, one after another, and a
  *	  flow that was not served in the current round starts at clock, below
- *	  every tag that another flow's backlog holds beyond its first job:
- *	  a new requester's job is claimed before the rest of any backlog, that
- *	  is after the jobs already running, and after at most the first job of
- *	  each flow that became active before it;
+ *	  every tag that another flow's backlog holds beyond its first job: a
+ *	  new requester's job is claimed at the next free worker, before the
+ *	  rest of any backlog, except that each other flow of the round may take
+ *	  its one turn first (another role, or a requester of its own role that
+ *	  became active before it): one job each, never a backlog;
  *	- a flow's last tag is remembered after its job was claimed or done, so
  *	  a client that asks again as soon as its job ends does not take a
  *	  second turn in the same round: backlogs are not starved;
