@@ -1,6 +1,6 @@
 # gunicorn.conf.py: Gunicorn's settings for pg_fib's web front, in the
 # sections of Gunicorn's example config (examples/example_config.py).
-# deploy/run.sh starts it as
+# make run's supervisord (deploy/supervisord.conf) starts it as
 #   gunicorn --config deploy/gunicorn.conf.py 'web:create_app()'
 # and the environment overrides what is marked so (GUNICORN_BIND, ...).
 
@@ -13,7 +13,8 @@ import tempfile
 
 # Server socket
 #
-# Loopback only: Nginx is the one client.
+# Loopback or a Unix socket only (make run: unix:run/gunicorn/gunicorn.sock):
+# Nginx is the one client.
 bind = [os.environ.get("GUNICORN_BIND", "127.0.0.1:8000")]
 backlog = 2048
 
@@ -70,7 +71,7 @@ raw_env = [f"FIB_WEB_BEHIND_PROXY={os.environ.get('FIB_WEB_BEHIND_PROXY', 'true'
 
 # Logging
 #
-# To stdout and stderr; deploy/run.sh sends them to run/gunicorn.log.
+# To stdout and stderr; make run's supervisord sends them to run/gunicorn.log.
 accesslog = "-"
 errorlog = "-"
 loglevel = "info"

@@ -25,16 +25,16 @@ leftovers() {
     done
 }
 
-pids=$(leftovers)
-if [ -n "$pids" ]; then
-    echo "nginx-foreground: stopping what an earlier master left: $(echo $pids)" >&2
-    kill -QUIT $pids 2>/dev/null || true
+mapfile -t pids < <(leftovers)
+if [ "${#pids[@]}" -gt 0 ]; then
+    echo "nginx-foreground: stopping what an earlier master left: ${pids[*]}" >&2
+    kill -QUIT "${pids[@]}" 2>/dev/null || true
     for _ in $(seq 30); do
         [ -n "$(leftovers)" ] || break
         sleep 0.1
     done
-    pids=$(leftovers)
-    [ -z "$pids" ] || kill -KILL $pids 2>/dev/null || true
+    mapfile -t pids < <(leftovers)
+    [ "${#pids[@]}" -eq 0 ] || kill -KILL "${pids[@]}" 2>/dev/null || true
 fi
 
 cd "$PREFIX"

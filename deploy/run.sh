@@ -139,9 +139,18 @@ replica_running() {
         pg_as_owner "$PG_BINDIR/pg_ctl" --pgdata="$1/data" status >/dev/null 2>&1
 }
 
+# pg_created: the primary's cluster exists, and with it its port.
+pg_created() {
+    [ -d "$RUN/pg/data" ] && [ -s "$RUN/pg.port" ]
+}
+
 # pg_port prints the primary's port: the cluster's own once it exists.
 pg_port() {
-    cat "$RUN/pg.port" 2>/dev/null || echo "${PGPORT:-25432}"
+    if pg_created; then
+        cat "$RUN/pg.port"
+    else
+        echo "${PGPORT:-25432}"
+    fi
 }
 
 # replica_count prints how many replicas start runs.
@@ -165,7 +174,7 @@ except OSError:
 # advice PART says how to give PART (Nginx, PostgreSQL, replicaN) another port.
 advice() {
     local created=
-    [ ! -f "$RUN/pg.port" ] || created=1
+    ! pg_created || created=1
     case $1 in
         Nginx) echo "set PORT to a free port" ;;
         PostgreSQL)
@@ -195,7 +204,7 @@ check_addresses() {
             fail "$name=${!name} is not a number"
         fi
     done
-    if [ -n "${PGPORT:-}" ] && [ -f "$RUN/pg.port" ] && [ "$PGPORT" != "$pgport" ]; then
+    if [ -n "${PGPORT:-}" ] && pg_created && [ "$PGPORT" != "$pgport" ]; then
         echo "make run: PGPORT=$PGPORT ignored: the cluster in $RUN/pg was created on port $pgport" >&2
     fi
     local -a parts=(Nginx PostgreSQL) ports=("$PORT" "$pgport")
@@ -220,10 +229,11 @@ check_addresses() {
     for i in "${!parts[@]}"; do
         part=${parts[$i]}
         port=${ports[$i]}
+        ours=
         case $part in
-            Nginx) ours=$( (nginx_serving && [ "$(cat "$RUN/port" 2>/dev/null)" = "$port" ]) && echo 1 || true) ;;
-            PostgreSQL) ours=$(pg_running && echo 1 || true) ;;
-            replica*) ours=$(replica_running "$RUN/$part" && echo 1 || true) ;;
+            Nginx) if nginx_ours && [ "$(cat "$RUN/port" 2>/dev/null)" = "$port" ]; then ours=1; fi ;;
+            PostgreSQL) if pg_running; then ours=1; fi ;;
+            replica*) if replica_running "$RUN/$part"; then ours=1; fi ;;
         esac
         if [ -z "$ours" ] && ! port_free "$port"; then
             fail "port $port on 127.0.0.1, for $part, is taken by another program: $(advice "$part")"
@@ -347,6 +357,7 @@ SQL
 \getenv fib_web_password PG_FIB_WEB_PASSWORD
 SET log_statement = 'none';
 SET log_min_duration_statement = -1;
+SET log_min_error_statement = panic;
 SET password_encryption = 'scram-sha-256';
 ALTER ROLE fib_web PASSWORD :'fib_web_password' CONNECTION LIMIT :limit;
 SQL
@@ -379,31 +390,33 @@ program_pid() {
     supervisord_alive && sv pid "$1" 2>/dev/null | grep -E '^[1-9][0-9]*$'
 }
 
-# nginx_serving: this stack's Nginx runs.
-nginx_serving() {
-    [ "$(program_state nginx)" = RUNNING ]
+# nginx_ours: this stack's Nginx master runs (under supervisord, or left by
+# a supervisord that was killed or by an older make run: start stops it).
+nginx_ours() {
+    alive "$RUN/nginx/nginx.pid" &&
+        tr '\0' ' ' <"/proc/$(cat "$RUN/nginx/nginx.pid")/cmdline" 2>/dev/null | grep -q "nginx: master"
 }
 
 # supervisord_conf prints deploy/supervisord.conf filled in, the app's
 # environment (lines NAME=VALUE on stdin) as NAME='VALUE',...
 supervisord_conf() {
-    local line env="" value conf
+    local line environment="" value conf
     while IFS= read -r line; do
         value=${line#*=}
         if [[ $value == *"'"* ]]; then
             fail "${line%%=*} contains a single quote, which supervisord's environment cannot carry"
         fi
-        env+="${env:+,}${line%%=*}='$value'"
+        environment+="${environment:+,}${line%%=*}='$value'"
     done
     # supervisord expands %(name)s in its configuration.
-    env=${env//%/%%}
+    environment=${environment//%/%%}
     conf=$(<"$ROOT/deploy/supervisord.conf")
     conf=${conf//@RUN@/"$RUN"}
     conf=${conf//@ROOT@/"$ROOT"}
     conf=${conf//@APP@/"$APP"}
     conf=${conf//@APP_USER@/"$APP_USER"}
     conf=${conf//@APP_GROUP@/"$APP_GROUP"}
-    conf=${conf//@GUNICORN_ENV@/"$env"}
+    conf=${conf//@GUNICORN_ENV@/"$environment"}
     printf '%s\n' "$conf"
 }
 
@@ -541,7 +554,7 @@ start() {
     echo "== $(date -Is) make run" >>"$RUN/build.log"
     deploy/install-deps.sh >>"$RUN/build.log" 2>&1 ||
         fail "installing the packages failed" "$RUN/build.log"
-    # shellcheck source=pgcluster.sh
+    # shellcheck source=deploy/pgcluster.sh
     source "$ROOT/deploy/pgcluster.sh"
     check_addresses
     { make --silent PG_CONFIG="$PG_CONFIG" && $SUDO make --silent install PG_CONFIG="$PG_CONFIG"; } \
@@ -585,7 +598,7 @@ start() {
 }
 
 stop() {
-    # shellcheck source=pgcluster.sh
+    # shellcheck source=deploy/pgcluster.sh
     source "$ROOT/deploy/pgcluster.sh"
     if supervisord_alive; then
         sv stop all >/dev/null 2>&1 || true
@@ -606,7 +619,7 @@ stop() {
 }
 
 status() {
-    # shellcheck source=pgcluster.sh
+    # shellcheck source=deploy/pgcluster.sh
     source "$ROOT/deploy/pgcluster.sh"
     local rc=0 pid
     if supervisord_alive; then
