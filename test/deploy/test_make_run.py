@@ -4,21 +4,22 @@ status, stop), on free loopback ports, in copies of this tree.
 - In a checkout the servers' users cannot reach (inside a directory of mode
   0700, as a checkout in /root is), with REPLICAS=1: the state goes to
   /var/lib/pg_fib-run/..., run/ is a link to it, the app runs from a copy;
-  make run is quiet (a line per server, the URL, a curl, the psql command);
-  the stack and the replica answer; fib_web needs its password, which only
-  the app's user can read, and has the connection limit its pools need;
-  only fib_web may connect over TCP; supervisord brings back a Gunicorn or
-  an Nginx master killed with SIGKILL within seconds, and the Gunicorn
-  master outlives its workers killed 5 ms apart; running it twice is
-  harmless; data survives stop and start; REPLICAS=0 stops the replica;
-  stop stops supervisord and every process under it.
-- In an ordinary checkout: run/ inside it; make run checks every address
+  make run is quiet (a line per server, the URL, a curl, the psql command)
+  and make status prints the psql command too; fib_web needs its password,
+  which only the app's user can read, on the primary and the replica, and
+  has the connection limit its pools need; only fib_web may connect over
+  TCP; the Gunicorn master outlives its workers killed 5 ms apart, and
+  supervisord brings back a Gunicorn or an Nginx master killed with
+  SIGKILL within seconds; running it twice is harmless; data survives stop
+  and start; REPLICAS=0 stops the replica; stop stops supervisord and every
+  process under it.
+- In ordinary checkouts (run/ inside them): make run checks every address
   before it starts anything and refuses a port another program holds
-  (Nginx's, PostgreSQL's, a replica's) or one two parts would share, naming
-  the port and the variable to change; ports side by side (PGPORT = PORT +
-  1) work; the connection limit follows the workers and the pool size and
-  holds; a part that does not come up makes it fail with its log's last
-  lines.
+  (Nginx's, PostgreSQL's, a replica's) or one two parts would share,
+  naming the port and the variable to change; ports side by side (PGPORT =
+  PORT + 1) work; the connection limit follows the workers and the pool
+  size, and holds; a part that does not come up makes it fail with its
+  log's last lines.
 """
 
 import json
@@ -187,16 +188,24 @@ def kill_and_time(c, pid):
     return time.monotonic() - start
 
 
-@pytest.fixture
-def private_checkout():
+@pytest.fixture(scope="module")
+def stack():
+    """make run with REPLICAS=1 in a checkout the servers' users cannot
+    reach (inside a directory of mode 0700); the tests below use it in
+    turn, the last one stops it.  c.started is that first start's result."""
     outer = tempfile.mkdtemp(prefix="pg_fib-make-run.")
     os.chmod(outer, 0o700)
-    checkout = Checkout(copy_tree(os.path.join(outer, "pg_fib")))
+    c = Checkout(copy_tree(os.path.join(outer, "pg_fib")))
     try:
-        yield checkout
+        # Only start makes the state directory: status before it leaves
+        # no trace.
+        assert c.run("status", check=False).returncode == 3
+        assert not os.path.lexists(os.path.join(c.root, "run"))
+        c.started = c.run("start", check=False, REPLICAS="1")
+        yield c
     finally:
-        checkout.run("stop", check=False)
-        state = checkout.state()
+        c.run("stop", check=False)
+        state = c.state()
         shutil.rmtree(outer, ignore_errors=True)
         if state.startswith("/var/lib/pg_fib-run/"):
             shutil.rmtree(state, ignore_errors=True)
@@ -214,19 +223,16 @@ def ordinary_checkout():
         shutil.rmtree(outer, ignore_errors=True)
 
 
-def test_make_run_where_the_servers_cannot_reach_the_checkout(private_checkout):
-    c = private_checkout
-    # Only start makes the state directory: status before it leaves no trace.
-    assert c.run("status", check=False).returncode == 3
-    assert not os.path.lexists(os.path.join(c.root, "run"))
-    done = c.run("start", REPLICAS="1")
+def test_make_run_is_quiet_and_says_how_to_connect(stack):
+    c = stack
+    done = c.started
+    assert done.returncode == 0, done.stdout + done.stderr
     state = c.state()
     assert os.path.islink(os.path.join(c.root, "run"))
     assert state.startswith("/var/lib/pg_fib-run/pg_fib-")
     assert os.path.isfile(os.path.join(state, "app", "web", "__init__.py"))
-
-    # Quiet: a line per server, the URL, a curl to try, the psql command;
-    # the details are in run/*.log.
+    # A line per server, the URL, a curl to try, the psql command; the
+    # details are in run/*.log.
     assert done.stderr == ""
     lines = done.stdout.splitlines()
     for part in ("supervisord: running", "postgres: running", "replica1: running",
@@ -244,6 +250,7 @@ def test_make_run_where_the_servers_cannot_reach_the_checkout(private_checkout):
     health = json.loads(c.get("/healthz")[1])
     assert health["status"] == "up" and health["replicas"] == [{"name": "replica1",
                                                                 "state": "up"}]
+    # make status says the same, with the psql command.
     out = c.run("status").stdout
     for what in ("supervisord: running", "postgres: running",
                  f"replica1: running, hot standby on 127.0.0.1:{c.pgport + 1}",
@@ -252,9 +259,13 @@ def test_make_run_where_the_servers_cannot_reach_the_checkout(private_checkout):
         assert what in out, out
     assert f"127.0.0.1:{c.port}/" in out
 
-    # fib_web logs in with its password, on the primary and the replica;
-    # the passfile is the app's user's alone; its connection limit is
-    # 2 x 4 workers x 4 connections + 2.
+
+def test_fib_web_needs_its_password_and_has_a_connection_limit(stack):
+    """On the primary and the replica: no password or a wrong one is
+    refused, so is another local user (who cannot read the passfile); the
+    app's user with the passfile gets in; the limit is 2 x 4 workers x 4
+    connections + 2; only fib_web may connect over TCP."""
+    c = stack
     for port in (c.pgport, c.pgport + 1):
         with pytest.raises(psycopg.OperationalError, match="password"):
             psycopg.connect(c.dsn(port))
@@ -271,26 +282,21 @@ def test_make_run_where_the_servers_cannot_reach_the_checkout(private_checkout):
     st = os.stat(c.passfile())
     assert st.st_mode & 0o777 == 0o600 and st.st_uid == int(
         subprocess.run(["id", "-u", "www-data"], capture_output=True, text=True).stdout)
+    assert c.get("/api/v1/fib/33")[0] == 200
+    with c.su() as conn:
+        assert conn.execute("SELECT rolconnlimit FROM pg_roles WHERE rolname = 'fib_web'"
+                            ).fetchone() == (2 * 4 * 4 + 2,)
     # Only fib_web may connect over TCP; the superuser only on the socket.
     with pytest.raises(psycopg.OperationalError):
         psycopg.connect(f"host=127.0.0.1 port={c.pgport} user=postgres dbname=postgres")
     with psycopg.connect(c.dsn(c.pgport, passfile=c.passfile())) as web:
         with pytest.raises(psycopg.errors.InsufficientPrivilege):
             web.execute("SELECT * FROM fib_memo")
-    with c.su() as conn:
-        assert conn.execute("SELECT rolconnlimit FROM pg_roles WHERE rolname = 'fib_web'"
-                            ).fetchone() == (2 * 4 * 4 + 2,)
-        assert conn.execute("SELECT count(*) FROM cron.job WHERE jobname = 'pg_fib maintenance'"
-                            ).fetchone() == (1,)
-        # Beyond pg_fib.sync_max_n: computed by the worker, into the memo.
-        assert conn.execute("SELECT state FROM fib_wait(3000555, '60 s')").fetchone() == ("done",)
 
-    # Twice is harmless: nothing restarted.
-    before = c.pids()
-    assert len(before) == 5
-    done = c.run("start")
-    assert done.stderr == "" and c.pids() == before and c.get("/healthz")[0] == 200
 
+def test_gunicorn_outlives_its_workers_and_supervisord_restarts_killed_masters(stack):
+    c = stack
+    assert c.get("/healthz")[0] == 200
     # Gunicorn's workers killed 5 ms apart: the same master serves on.
     master = c.pid("gunicorn.pid")
     workers = children(master)
@@ -313,7 +319,25 @@ def test_make_run_where_the_servers_cannot_reach_the_checkout(private_checkout):
         assert wait_until(lambda: c.pid(name) not in (None, master), 10)
         assert wait_until(lambda: not any(alive(pid) for pid in left), 35), \
             f"{name}: the killed master's processes are left"
-    assert "gunicorn: running" in c.run("status").stdout
+    assert c.get("/api/v1/fib/34")[0] == 200
+    out = c.run("status").stdout
+    assert "gunicorn: running" in out and "nginx:    running" in out
+
+
+def test_make_run_twice_stop_start_and_replicas(stack):
+    c = stack
+    state = c.state()
+    with c.su() as conn:
+        assert conn.execute("SELECT count(*) FROM cron.job WHERE jobname = 'pg_fib maintenance'"
+                            ).fetchone() == (1,)
+        # Beyond pg_fib.sync_max_n: computed by the worker, into the memo.
+        assert conn.execute("SELECT state FROM fib_wait(3000555, '60 s')").fetchone() == ("done",)
+
+    # Twice is harmless: nothing restarted.
+    before = c.pids()
+    assert len(before) == 5
+    done = c.run("start")
+    assert done.stderr == "" and c.pids() == before and c.get("/healthz")[0] == 200
 
     # Data survives stop and start; stop stops supervisord and every
     # process under it.
@@ -345,12 +369,17 @@ def listening(port):
     return s
 
 
-def test_make_run_checks_its_addresses_first(ordinary_checkout):
+def test_make_run_refuses_a_taken_or_shared_port_before_it_starts_anything(
+        ordinary_checkout):
     c = ordinary_checkout
     run = os.path.join(c.root, "run")
 
-    # A port another program holds: refused before anything starts, with
-    # the port and the variable to change.
+    def nothing_started():
+        assert not os.path.exists(os.path.join(run, "pg")), "it started PostgreSQL"
+        assert not os.path.exists(os.path.join(run, "supervisord.pid")), "it started supervisord"
+        assert c.status_of("/healthz") is None
+
+    # A port another program holds, with the port and the variable to change.
     for port, env, variable in ((c.port, {}, "PORT"), (c.pgport, {}, "PGPORT"),
                                 (c.pgport + 1, {"REPLICAS": "1"}, "PGPORT")):
         with listening(port):
@@ -359,23 +388,25 @@ def test_make_run_checks_its_addresses_first(ordinary_checkout):
         assert f"port {port} on 127.0.0.1" in done.stderr and variable in done.stderr, \
             done.stderr
         assert "taken by another program" in done.stderr
-        assert not os.path.exists(os.path.join(run, "pg")), "it started PostgreSQL"
-        assert not os.path.exists(os.path.join(run, "supervisord.pid")), "it started supervisord"
-        assert c.status_of("/healthz") is None
+        nothing_started()
 
-    # Two parts on one port: refused too.
+    # Two parts on one port.
     done = c.run("start", check=False, REPLICAS="1", PORT=str(c.pgport + 1))
     assert done.returncode != 0 and f"port {c.pgport + 1} would be both" in done.stderr
-    assert "PORT" in done.stderr and not os.path.exists(os.path.join(run, "pg"))
+    assert "PORT" in done.stderr
+    nothing_started()
 
-    # Ports side by side, as a user picks them: Nginx on PORT, PostgreSQL
-    # on PORT + 1 (Gunicorn is on a Unix socket).  Fewer workers and
-    # connections per pool: the limit follows them.
-    c.port, c.pgport = c.pgport - 1, c.pgport
+
+def test_make_run_with_ports_side_by_side(ordinary_checkout):
+    """Nginx on PORT, PostgreSQL on PORT + 1, as a user picks them
+    (Gunicorn is on a Unix socket); fewer workers and connections per
+    pool, and the connection limit follows them and holds."""
+    c = ordinary_checkout
+    run = os.path.join(c.root, "run")
+    c.port = free_ports(2)
+    c.pgport = c.port + 1
     c.url = f"http://127.0.0.1:{c.port}"
     small = {"GUNICORN_WORKERS": "2", "FIB_WEB_POOL_MAX_SIZE": "2"}
-    with listening(c.port):
-        assert c.run("start", check=False, **small).returncode != 0
     done = c.run("start", **small)
     assert not os.path.islink(run) and c.state() == run
     assert f"pg_fib runs at {c.url}/" in done.stdout
