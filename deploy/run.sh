@@ -111,9 +111,18 @@ fail() {
     exit 1
 }
 
+# running PID: the process runs (exists and is not a zombie, which a
+# parent has yet to reap).
+running() {
+    local stat
+    stat=$(cat "/proc/$1/stat" 2>/dev/null) || return 1
+    stat=${stat##*) }
+    [ "${stat%% *}" != Z ]
+}
+
 # alive PIDFILE: the pid in PIDFILE runs.
 alive() {
-    [ -s "$1" ] && kill -0 "$(cat "$1")" 2>/dev/null
+    [ -s "$1" ] && running "$(cat "$1")"
 }
 
 pg_running() {
@@ -444,7 +453,7 @@ stop_leftover() {
     tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -q "$3" || return 0
     kill -"$2" "$pid" 2>/dev/null || true
     for _ in $(seq 400); do
-        kill -0 "$pid" 2>/dev/null || break
+        running "$pid" || break
         sleep 0.1
     done
 }
@@ -597,9 +606,24 @@ start() {
     echo "stop:  make stop"
 }
 
+# stop_cluster DIR stops the cluster in DIR and waits until its postmaster
+# has exited (pg_ctl returns once the pid file is gone, a moment before).
+stop_cluster() {
+    local pid
+    pid=$(head -n 1 "$1/data/postmaster.pid" 2>/dev/null || true)
+    pgcluster_stop "$1"
+    [ -n "$pid" ] || return 0
+    for _ in $(seq 100); do
+        running "$pid" || break
+        sleep 0.1
+    done
+}
+
 stop() {
     # shellcheck source=deploy/pgcluster.sh
     source "$ROOT/deploy/pgcluster.sh"
+    # In run/, which the servers' users can enter.
+    [ ! -d "$RUN" ] || cd "$RUN"
     if supervisord_alive; then
         sv stop all >/dev/null 2>&1 || true
         sv shutdown >/dev/null 2>&1 || true
@@ -612,9 +636,9 @@ stop() {
     stop_leftover "$RUN/nginx/nginx.pid" QUIT "nginx: master"
     local dir
     for dir in "$RUN"/replica*; do
-        [ -d "$dir" ] && pgcluster_stop "$dir"
+        [ ! -d "$dir" ] || stop_cluster "$dir"
     done
-    pgcluster_stop "$RUN/pg"
+    stop_cluster "$RUN/pg"
     echo "stopped"
 }
 

@@ -126,9 +126,11 @@ class Checkout:
         return [pid for pid in map(self.pid, names) if pid is not None]
 
     def everything(self):
-        """Every process of the stack: the main ones and their children."""
+        """Every process of the stack, the main ones and their children, as
+        (pid, start time): this machine's pids wrap at 32768, and a pid
+        given again is another process."""
         pids = self.pids()
-        return pids + [child for pid in pids for child in children(pid)]
+        return [identity(pid) for pid in pids + [child for pid in pids for child in children(pid)]]
 
     def dsn(self, port, **extra):
         return " ".join(f"{k}={v}" for k, v in dict(
@@ -148,16 +150,38 @@ def children(pid):
     return [int(p) for p in out.split()]
 
 
-def alive(pid):
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
+def _stat(pid):
+    """The fields of /proc/PID/stat after the command's name, or None."""
     try:
         with open(f"/proc/{pid}/stat") as f:
-            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
+            return f.read().rsplit(")", 1)[1].split()
     except FileNotFoundError:
-        return False
+        return None
+
+
+def identity(pid):
+    stat = _stat(pid)
+    return pid, (int(stat[19]) if stat else None)
+
+
+def alive(pid):
+    stat = _stat(pid)
+    return stat is not None and stat[0] != "Z"
+
+
+def survivors(processes):
+    """Those of processes ((pid, start time)) still running, with their
+    command lines."""
+    left = []
+    for pid, start in processes:
+        stat = _stat(pid)
+        if stat is not None and stat[0] != "Z" and int(stat[19]) == start:
+            try:
+                with open(f"/proc/{pid}/cmdline") as f:
+                    left.append((pid, f.read().replace("\0", " ")))
+            except FileNotFoundError:
+                pass
+    return left
 
 
 def wait_until(predicate, seconds):
@@ -313,11 +337,11 @@ def test_gunicorn_outlives_its_workers_and_supervisord_restarts_killed_masters(s
     # the killed masters left (their workers) goes.
     for name in ("gunicorn.pid", "nginx/nginx.pid"):
         master = c.pid(name)
-        left = children(master)
+        left = [identity(pid) for pid in children(master)]
         seconds = kill_and_time(c, master)
         assert seconds < RESTART_SECONDS
         assert wait_until(lambda: c.pid(name) not in (None, master), 10)
-        assert wait_until(lambda: not any(alive(pid) for pid in left), 35), \
+        assert wait_until(lambda: not survivors(left), 35), \
             f"{name}: the killed master's processes are left"
     assert c.get("/api/v1/fib/34")[0] == 200
     out = c.run("status").stdout
@@ -343,7 +367,7 @@ def test_make_run_twice_stop_start_and_replicas(stack):
     # process under it.
     every = c.everything()
     c.run("stop")
-    assert not any(alive(pid) for pid in every), every
+    assert not survivors(every)
     assert c.run("status", check=False).returncode == 3
     c.run("start")
     with c.su() as conn:
@@ -359,7 +383,7 @@ def test_make_run_twice_stop_start_and_replicas(stack):
 
     every = c.everything()
     c.run("stop")
-    assert not any(alive(pid) for pid in every)
+    assert not survivors(every)
 
 
 def listening(port):
@@ -445,4 +469,4 @@ def test_make_run_with_ports_side_by_side(ordinary_checkout):
 
     every = c.everything()
     c.run("stop")
-    assert not any(alive(pid) for pid in every)
+    assert not survivors(every)
