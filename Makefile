@@ -106,13 +106,14 @@ bench-versions:
 
 .PHONY: run stop status bench-web bench-web-profile soak
 
-# run starts the whole stack on loopback (PostgreSQL, Gunicorn, Nginx) and
-# prints its URL; stop stops it; status says what runs.  See deploy/run.sh.
+# run starts the whole stack on loopback (PostgreSQL; Gunicorn and Nginx
+# under supervisord) and prints its URL, quietly (details in run/*.log);
+# stop stops it; status says what runs.  See deploy/run.sh.
 run:
-	PG_CONFIG=$(PG_CONFIG) deploy/run.sh start
+	@PG_CONFIG=$(PG_CONFIG) deploy/run.sh start
 
 stop:
-	PG_CONFIG=$(PG_CONFIG) deploy/run.sh stop
+	@PG_CONFIG=$(PG_CONFIG) deploy/run.sh stop
 
 status:
 	@PG_CONFIG=$(PG_CONFIG) deploy/run.sh status || true

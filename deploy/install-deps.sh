@@ -10,7 +10,9 @@
 #       db      PostgreSQL 15 with pg_cron (the extension itself: build)
 #       web     Flask under Gunicorn, the web front
 #       nginx   Nginx in front of it
-#       test    the suites and benchmarks (with build, db, web and nginx)
+#       run     what make run adds: supervisord, which keeps Gunicorn and
+#               Nginx running (the containers have Docker's restart policy)
+#       test    the suites and benchmarks (with build, db, web, nginx and run)
 set -euo pipefail
 
 BUILD=(
@@ -38,6 +40,13 @@ WEB=(
 NGINX=(
     nginx
     curl
+)
+# make run (deploy/run.sh): Gunicorn and Nginx under supervisord, which
+# restarts either within a second if it dies; pgrep for
+# deploy/nginx-foreground.sh.
+RUN=(
+    supervisor
+    procps
 )
 TEST=(
     postgresql-15-pgmp
@@ -71,8 +80,10 @@ for set in "${@:-all}"; do
         db) PACKAGES+=("${DB[@]}") ;;
         web) PACKAGES+=("${WEB[@]}") ;;
         nginx) PACKAGES+=("${NGINX[@]}") ;;
-        test | all) PACKAGES+=("${BUILD[@]}" "${DB[@]}" "${WEB[@]}" "${NGINX[@]}" "${TEST[@]}") ;;
-        *) echo "usage: $0 [build|db|web|nginx|test|all]..." >&2; exit 2 ;;
+        run) PACKAGES+=("${RUN[@]}") ;;
+        test | all) PACKAGES+=("${BUILD[@]}" "${DB[@]}" "${WEB[@]}" "${NGINX[@]}" "${RUN[@]}"
+                              "${TEST[@]}") ;;
+        *) echo "usage: $0 [build|db|web|nginx|run|test|all]..." >&2; exit 2 ;;
     esac
 done
 
