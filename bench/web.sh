@@ -5,18 +5,22 @@
 #   bench/web.sh           the rounds below, then the breakdown
 #   bench/web.sh profile   the breakdown only ("make bench-web-profile")
 #
-# Three Gunicorn apps, each its own process group with deploy/gunicorn.conf.py
-# (4 sync workers), behind one Nginx made from deploy/nginx.conf
+# Gunicorn apps, each its own process group with deploy/gunicorn.conf.py,
+# behind one Nginx made from deploy/nginx.conf
 # (bench/web_nginx.py: a server block per app, limit_req raised out of the
 # way, Nginx's cache skipped by requests carrying X-Bypass-Cache):
-#   api   pg_fib's web front, web:create_app()
-#   bare  a bare Flask route answering a constant JSON body (bench/web_bare.py)
+#   api   pg_fib's web front, web:create_app(), as deployed (gthread, 2
+#         workers x 4 threads, upstream keep-alive)
+#   bare  a bare Flask route answering a constant JSON body (bench/web_bare.py),
+#         4 sync workers: the baseline the goals are stated against
+#   bare_gthread  the same route under the api's worker class and count
 #   old   the old stack's cached path, Flask + a SQLAlchemy session +
-#         psycopg2 reading a table by n (bench/web_old.py)
+#         psycopg2 reading a table by n (bench/web_old.py), 4 sync workers
+#         as it shipped
 # The variants take turns, ROUNDS rounds of SECONDS_PER_RUN each (wrk,
 # THREADS threads, CONNECTIONS connections, bench/cycle.lua asking for
 # each n of a range in turn, so that many rows are measured, not one):
-#   bare     GET /bare/<n>
+#   bare, bare_gthread   GET /bare/<n>
 #   old      GET /old/calculate/<n>, n in MEMO_LO..MEMO_HI (9000..10999)
 #   memo     GET /api/v1/fib/<n>, n in MEMO_LO..MEMO_HI, all memoized
 #   inline   GET /api/v1/fib/<n>, n in INLINE_LO..INLINE_HI (1000..4999),
@@ -205,23 +209,24 @@ while len(ports) < 21:
 print(*ports)
 PY
 )
+SYNC4=(GUNICORN_WORKER_CLASS=sync GUNICORN_WORKERS=4 GUNICORN_THREADS=1)
+GTHREAD=(GUNICORN_WORKER_CLASS=gthread GUNICORN_WORKERS=4 GUNICORN_THREADS=2)
 start_app api "$API_G" 'web:create_app()'
-start_app bare "$BARE_G" 'bench.web_bare:create_app()'
-start_app old "$OLD_G" 'bench.web_old:create_app()'
+start_app bare "$BARE_G" 'bench.web_bare:create_app()' "${SYNC4[@]}"
+start_app bare_gthread "$BARE_GT_G" 'bench.web_bare:create_app()'
+start_app old "$OLD_G" 'bench.web_old:create_app()' "${SYNC4[@]}"
 SERVERS=("api=127.0.0.1:$API=127.0.0.1:$API_G" "bare=127.0.0.1:$BARE=127.0.0.1:$BARE_G"
+         "bare_gthread=127.0.0.1:$BARE_GT=127.0.0.1:$BARE_GT_G"
          "old=127.0.0.1:$OLD=127.0.0.1:$OLD_G")
 if [ "$ALTERNATIVES" = 1 ]; then
-    GTHREAD=(GUNICORN_WORKER_CLASS=gthread GUNICORN_WORKERS=4 GUNICORN_THREADS=2)
-    start_app floor "$FLOOR_G" 'bench.web_floor:create_app()'
+    start_app floor "$FLOOR_G" 'bench.web_floor:create_app()' "${SYNC4[@]}"
     start_app api_gthread "$API_GT_G" 'web:create_app()' "${GTHREAD[@]}"
-    start_app bare_gthread "$BARE_GT_G" 'bench.web_bare:create_app()' "${GTHREAD[@]}"
     start_app floor_wsgi "$WSGI_G" 'bench.web_floor:create_wsgi()'
     start_app floor_wsgi_gthread "$WSGI_GT_G" 'bench.web_floor:create_wsgi()' "${GTHREAD[@]}"
     SERVERS+=("floor=127.0.0.1:$FLOOR=127.0.0.1:$FLOOR_G"
               "nobuf=127.0.0.1:$NOBUF=127.0.0.1:$API_G=nobuffer"
               "api_gthread=127.0.0.1:$API_GT=127.0.0.1:$API_GT_G"
               "api_gthread_nk=127.0.0.1:$API_GT_NK=127.0.0.1:$API_GT_G=nokeepalive"
-              "bare_gthread=127.0.0.1:$BARE_GT=127.0.0.1:$BARE_GT_G"
               "floor_wsgi=127.0.0.1:$WSGI=127.0.0.1:$WSGI_G"
               "floor_wsgi_gthread=127.0.0.1:$WSGI_GT=127.0.0.1:$WSGI_GT_G")
 fi
@@ -292,6 +297,7 @@ warm() {
 
 VARIANTS=(
     "bare $BARE /bare/ $MEMO_LO $MEMO_HI"
+    "bare_gthread $BARE_GT /bare/ $MEMO_LO $MEMO_HI"
     "old $OLD /old/calculate/ $MEMO_LO $MEMO_HI"
     "memo $API /api/v1/fib/ $MEMO_LO $MEMO_HI"
     "inline $API /api/v1/fib/ $INLINE_LO $INLINE_HI"
@@ -306,7 +312,6 @@ if [ "$ALTERNATIVES" = 1 ]; then
         "memo_nobuffer $NOBUF /api/v1/fib/ $MEMO_LO $MEMO_HI"
         "memo_gthread $API_GT /api/v1/fib/ $MEMO_LO $MEMO_HI"
         "memo_gthread_nokeepalive $API_GT_NK /api/v1/fib/ $MEMO_LO $MEMO_HI"
-        "bare_gthread $BARE_GT /bare/ $MEMO_LO $MEMO_HI"
         "bare_2k $BARE /bare2k/ $MEMO_LO $MEMO_HI"
         "floor_wsgi $WSGI /wsgi/ $MEMO_LO $MEMO_HI"
         "floor_wsgi_gthread $WSGI_GT /wsgi/ $MEMO_LO $MEMO_HI"

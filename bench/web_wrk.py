@@ -92,6 +92,37 @@ def _postgres_class(pid):
     return "postgres_other"
 
 
+def _pss_kb(pid):
+    """The process's proportional set size in kB (shared pages divided
+    among the processes sharing them, so that a tree's sum is its memory)."""
+    try:
+        with open(f"/proc/{pid}/smaps_rollup") as f:
+            for line in f:
+                if line.startswith("Pss:"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
+
+
+def _memory_kb(groups):
+    """The PSS of each group's process tree, in kB."""
+    procs = _processes()
+    children = {}
+    for pid, (ppid, _, _) in procs.items():
+        children.setdefault(ppid, []).append(pid)
+    result = {}
+    for name, root in groups.items():
+        todo, total = [root], 0
+        while todo:
+            pid = todo.pop()
+            if pid in procs:
+                total += _pss_kb(pid)
+                todo.extend(children.get(pid, []))
+        result[name] = total
+    return result
+
+
 def _trees(groups):
     """[CPU seconds, of which in the kernel, context switches] of each
     group's process tree; the tree of the group named postgres is split by
@@ -159,6 +190,7 @@ def run(argv):
     wrk1 = resource.getrusage(resource.RUSAGE_CHILDREN)
     busy1, wall1 = _machine_busy(), time.monotonic()
     after = _trees(groups)
+    memory = _memory_kb(groups)
 
     result = json.loads(out.strip().splitlines()[-1])
     errors = result.pop("errors")
@@ -174,7 +206,7 @@ def run(argv):
         "connections": args.connections, "threads": args.threads,
         "rps": result["requests"] / (result["duration_us"] / 1e6),
         **{k: result[k] for k in ("requests", "p50_us", "p90_us", "p99_us")},
-        "cpu_s": cpu, "cpu_sys_s": cpu_sys, "switches": switches,
+        "cpu_s": cpu, "cpu_sys_s": cpu_sys, "switches": switches, "pss_kb": memory,
         "wall_s": wall1 - wall0, "machine_busy_s": busy1 - busy0,
     }
     with open(args.out, "a") as f:
@@ -185,9 +217,9 @@ def run(argv):
 
 # Variant -> its line in the table.  bench/web.sh runs those it is asked to.
 LABELS = {
-    "bare": "bare Flask route `/bare/<n>`, its own Gunicorn",
-    "old": "old stack's replica `/old/calculate/<n>`, its own Gunicorn",
-    "memo": "`/api/v1/fib/<n>`, memo hits, n in 9000..10999",
+    "bare": "bare Flask route `/bare/<n>`, its own Gunicorn (4 sync workers)",
+    "old": "old stack's replica `/old/calculate/<n>`, its own Gunicorn (4 sync workers)",
+    "memo": "`/api/v1/fib/<n>`, memo hits, n in 9000..10999 (gthread 2 x 4)",
     "inline": "`/api/v1/fib/<n>`, computed inline, n in 1000..4999",
     "cached": "`/api/v1/fib/<n>` from Nginx's cache, n in 9000..10999",
     "bare64": "bare Flask route, 64 connections",
@@ -195,9 +227,9 @@ LABELS = {
     "floor": "what-if floor: bare route + one psycopg2 `EXECUTE` (`bench/web_floor.py`)",
     "floor_tagged": "what-if floor, request id set by the statement",
     "memo_nobuffer": "`/api/v1/fib/<n>` memo hits, Nginx `proxy_buffering off`",
-    "memo_gthread": "`/api/v1/fib/<n>` memo hits, gthread workers (4 x 2), upstream keep-alive",
+    "memo_gthread": "`/api/v1/fib/<n>` memo hits, gthread workers 4 x 2",
     "memo_gthread_nokeepalive": "the same without upstream keep-alive",
-    "bare_gthread": "bare Flask route, gthread workers (4 x 2), upstream keep-alive",
+    "bare_gthread": "bare Flask route, its own Gunicorn as the api's (gthread 2 x 4)",
     "bare_2k": "bare Flask route answering a constant as long as F(10000)'s JSON",
     "floor_wsgi": "what-if floor without Flask: a WSGI function + one psycopg2 `EXECUTE` "
                   "with the request id",
@@ -206,6 +238,7 @@ LABELS = {
 # (name, numerator, denominator, goal)
 RATIOS = [
     ("memo hit / bare", "memo", "bare", ">= 0.8"),
+    ("memo hit / bare, the same worker class", "memo", "bare_gthread", ""),
     ("memo hit / old", "memo", "old", ">= 3"),
     ("inline / bare", "inline", "bare", ">= 0.8"),
     ("inline / old", "inline", "old", ">= 3"),
@@ -214,9 +247,7 @@ RATIOS = [
     ("floor / bare", "floor", "bare", ""),
     ("floor tagged / bare", "floor_tagged", "bare", ""),
     ("memo, proxy_buffering off / memo", "memo_nobuffer", "memo", ""),
-    ("memo gthread / memo (sync)", "memo_gthread", "memo", ""),
-    ("memo gthread / bare (sync)", "memo_gthread", "bare", ""),
-    ("memo gthread / bare gthread", "memo_gthread", "bare_gthread", ""),
+    ("memo gthread 4 x 2 / memo", "memo_gthread", "memo", ""),
     ("memo gthread without keep-alive / with", "memo_gthread_nokeepalive", "memo_gthread", ""),
     ("bare gthread / bare (sync)", "bare_gthread", "bare", ""),
     ("bare, 2 kB body / bare", "bare_2k", "bare", ""),
@@ -249,6 +280,13 @@ def _split_cpu(r):
     split = {k: _cpu_us(r, k) for k in PARTS}
     split["app"] = apps / r["requests"] * 1e6
     return split
+
+
+def _app_mb(rs):
+    """The median PSS of the restarted Gunicorn (alt: master and workers)
+    after its runs, in MB, or - when not recorded."""
+    values = [r["pss_kb"]["alt"] for r in rs if "alt" in r.get("pss_kb", {})]
+    return f"{statistics.median(values) / 1024:.0f}" if values else "-"
 
 
 def report(argv):
@@ -347,15 +385,17 @@ def report(argv):
     if workers:
         out.append("\nWorker class and count of pg_fib's app (memo hits, a Gunicorn of its own "
                    "restarted for each; ratio: median within a round against sync 4):\n")
-        out.append("| workers | requests/s | p50 (ms) | p99 (ms) | app CPU µs/request | vs sync 4 |")
-        out.append("|---|---:|---:|---:|---:|---:|")
+        out.append("| workers | requests/s | p50 (ms) | p99 (ms) | app CPU µs/request "
+                   "| app PSS (MB) | vs sync 4 |")
+        out.append("|---|---:|---:|---:|---:|---:|---:|")
         for v in workers:
             rs = list(runs[v].values())
             vs = f"{med(ratio(v, 'workers-sync-4')):.2f}" if "workers-sync-4" in runs else "-"
             out.append(f"| {v[8:].replace('-', ' ')} | {med(r['rps'] for r in rs):.0f} "
                        f"| {med(r['p50_us'] for r in rs) / 1000:.2f} "
                        f"| {med(r['p99_us'] for r in rs) / 1000:.2f} "
-                       f"| {med(_split_cpu(r)['app'] for r in rs):.0f} | {vs} |")
+                       f"| {med(_split_cpu(r)['app'] for r in rs):.0f} "
+                       f"| {_app_mb(rs)} | {vs} |")
     print("\n".join(out))
 
 

@@ -20,23 +20,24 @@ backlog = 2048
 
 # Worker processes
 #
-# sync, 4 workers (2 per core): a request is one prepared SELECT that waits
-# on PostgreSQL, so a worker blocks on the database rather than on the CPU,
-# and Nginx buffers slow clients (and the 20 MB downloads), so no worker
-# waits on them.  Measured by bench/web.sh on this 2-core machine,
-# /api/v1/fib/10000 through Nginx with its cache bypassed, 5 rounds taking
-# turns (requests/s against sync 4 within a round, median), in two runs:
-# sync 2 0.85 and 0.85, sync 8 0.96 and 1.03, gthread 2x4 0.88 and 0.92,
-# gthread 4x2 1.00 and 1.18 (but a p99 of 32 and 44 ms against sync 4's 30
-# and 15).  sync 4 is the simplest of the fastest.  A third run, on a
-# day the machine ran at half speed, gave sync 2 1.37, sync 8 0.86,
-# gthread 2x4 1.00 and 4x2 1.11: the machine's noise is as large as the
-# differences, so the choice stays.  GUNICORN_WORKER_CLASS,
-# GUNICORN_WORKERS and GUNICORN_THREADS override.
-worker_class = os.environ.get("GUNICORN_WORKER_CLASS", "sync")
-workers = int(os.environ.get("GUNICORN_WORKERS", "4"))
-threads = int(os.environ.get("GUNICORN_THREADS", "1"))
-# Above the app's statement_timeout (FIB_WEB_STATEMENT_TIMEOUT_MS, 30 s), so
+# gthread, 2 workers (one per core) of 4 threads each: a request is one
+# prepared SELECT that waits on PostgreSQL, so a thread blocks on the
+# database rather than on the CPU, and Nginx buffers slow clients (and the
+# 20 MB downloads), so no thread waits on them.  Threads also let Nginx keep
+# its connections to Gunicorn open (upstream keepalive; a sync worker closes
+# each one), which saves a connection's setup and teardown per request.
+# Measured by bench/web.sh (WORKER_CLASSES=1) on this 2-core machine,
+# /api/v1/fib/<n> memo hits through Nginx with its cache missed, 5 rounds
+# taking turns, requests/s against sync 4 within a round (median): gthread
+# 2x4 3.21 (2.35 without upstream keep-alive), gthread 4x2 2.66, sync 2
+# 1.56, sync 8 1.06; app CPU per request 608 us against sync 4's 883, p99
+# 99 ms against 214.  The pools (web.pools), the deadlines (web.deadline)
+# and the hot path are thread-safe: one pool and one watchdog per process.
+# GUNICORN_WORKER_CLASS, GUNICORN_WORKERS and GUNICORN_THREADS override.
+worker_class = os.environ.get("GUNICORN_WORKER_CLASS", "gthread")
+workers = int(os.environ.get("GUNICORN_WORKERS", "2"))
+threads = int(os.environ.get("GUNICORN_THREADS", "4"))
+# Above the app's statement_timeout (FIB_WEB_STATEMENT_TIMEOUT_MS, 5 s), so
 # the database cancels a slow query and the app answers 504 before
 # Gunicorn would kill the worker.  Streaming F(10^8)'s 20 MB takes well under
 # a second to Nginx, which buffers it for the client.

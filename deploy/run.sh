@@ -493,6 +493,10 @@ start_web() {
         chown www-data: "$RUN/nginx/cache"
     fi
 
+    # The API's documentation page, which Nginx serves at /api/docs/.
+    api_docs "$RUN/nginx/api-docs" >>"$RUN/setup.log" 2>&1 ||
+        fail "copying the API's documentation page failed" "$RUN/setup.log"
+
     # Nginx in the foreground under supervisord: the template's
     # "daemon on;" becomes "daemon off;".
     nginx_conf "$RUN/nginx" "127.0.0.1:$PORT" "unix:$GUNICORN_SOCKET" "$RATE" "$BURST" |
