@@ -31,8 +31,9 @@
 #   deploy/run.sh status   say what runs and how to connect; exit 3 when a
 #                          part is down
 #   deploy/run.sh nginx-conf PREFIX LISTEN UPSTREAM RATE BURST [CONN]
-#   deploy/run.sh api-docs DIR  fill DIR with the API's documentation (/api/docs/)
 #                          print deploy/nginx.conf filled in (the tests use it)
+#   deploy/run.sh api-docs DIR  fill DIR with the API's documentation page
+#                          (Nginx's /api/docs/)
 #
 # Environment: PORT (Nginx, default 8080), PGPORT (default 25432, fixed when
 # the cluster is created), REPLICAS (read replicas to run, on ports
