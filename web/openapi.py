@@ -304,11 +304,18 @@ def _service_paths():
         "/": _get(
             [{"name": "n", "in": "query", "required": False,
               "description": "Show F(n): the page's form, which works without JavaScript.",
-              "schema": {"type": "string"}}],
+              "schema": {"type": "string"}},
+             {"name": "from", "in": "query", "required": False,
+              "description": "With to: show F(from) to F(to) as a table, a page of the "
+                             "run at a time (the second form).",
+              "schema": {"type": "string"}},
+             {"name": "to", "in": "query", "required": False,
+              "description": "The last n of the run.", "schema": {"type": "string"}}],
             operation_id="getPage", summary="The page",
-            description="An HTML page with a form for n; /?n=32 shows F(32). Its status is "
-                        "the answer's: 202 while F(n) is computed, 400, 422 or 503 with the "
-                        "problem shown.", tags=["page"],
+            description="An HTML page with a form for n and one for a run of values; /?n=32 "
+                        "shows F(32), /?from=0&to=100 the table of F(0) to F(100). Its "
+                        "status is the answer's: 202 while F(n) is computed, 400, 422 or 503 "
+                        "with the problem shown.", tags=["page"],
             responses=_responses(**{f"_{code}": _text(text, _NO_STORE, "text/html")
                                     for code, text in (
                                         (200, "The page."), (202, "F(n) is being computed."),

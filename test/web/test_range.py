@@ -176,3 +176,39 @@ def test_if_none_match_is_304_and_head_has_no_body(client):
     head = client.head("/api/v1/fib?from=10&to=20")
     assert head.status_code == 200 and head.get_data() == b""
     assert head.headers["ETag"] == r.headers["ETag"]
+
+
+def _table(html):
+    """The (n, value) rows of the page's table of a run."""
+    body = html.split('id="range-table"', 1)[1].split("</table>", 1)[0]
+    return re.findall(r"<tr><th scope=\"row\">(-?[0-9]+)</th><td>(-?[0-9]+)</td></tr>", body)
+
+
+def test_the_page_shows_a_run_as_a_table(client):
+    r = client.get("/?from=-5&to=5")
+    assert r.status_code == 200 and r.mimetype == "text/html"
+    html = r.get_data(as_text=True)
+    assert _table(html) == [(str(n), str(oracle.fib(n))) for n in range(-5, 6)]
+    assert 'id="range-next"' not in html
+    assert 'value="-5"' in html and 'value="5"' in html
+
+
+def test_the_page_links_the_next_part_of_a_long_run(client):
+    r = client.get("/?from=0&to=1500")
+    rows = _table(r.get_data(as_text=True))
+    assert rows[0] == ("0", "0") and len(rows) == 1000
+    assert 'href="/?from=1000&amp;to=1500"' in r.get_data(as_text=True)
+    rest = _table(client.get("/?from=1000&to=1500").get_data(as_text=True))
+    assert [int(n) for n, _ in rows + rest] == list(range(0, 1501))
+    assert all(gmpy2.mpz(v) == oracle.fib(int(n)) for n, v in rows + rest)
+
+
+@pytest.mark.parametrize("query,status,detail", [
+    ("from=5&to=1", 422, "greater than to"), ("from=1e5&to=7", 400, "&#39;e&#39;"),
+    ("from=1", 400, "to is empty"), ("from=0&to=700000", 422, "to = 700000 is beyond")])
+def test_the_page_shows_what_a_run_refuses(client, query, status, detail):
+    r = client.get(f"/?{query}")
+    assert r.status_code == status and r.mimetype == "text/html"
+    html = r.get_data(as_text=True)
+    assert 'id="range-problem-detail"' in html and detail in html
+    assert "range-table" not in html
