@@ -82,6 +82,7 @@ GRANT EXECUTE ON FUNCTION
     public.fib_leading(bigint, integer),
     public.fib_trailing(bigint, integer),
     public.fib_sign(bigint),
+    public.fib_series(bigint, bigint),
     public.fib_web_memo_page(bigint, integer),
     public.fib_web_health(),
     public.fib_web_stats()

@@ -10,7 +10,7 @@ import psycopg
 import psycopg_pool
 from flask import Blueprint, Response, current_app, jsonify, request, stream_with_context, url_for
 
-from web import db
+from web import db, series
 from web.inputs import parse_bigint
 from web.problems import Problem
 from web.results import (IMMUTABLE, NO_STORE, beyond_limit, check_done, etag_of,
@@ -96,6 +96,59 @@ def fib(n):
         return queued_response(row)
     body = value_body(n, row, url_for("api.fib_digits", n=str(n)))
     return _cached(jsonify(body), etag_of(n, row["source"], limit))
+
+
+def _range_query():
+    """from and to of /api/v1/fib?from=&to=.  The query holds exactly these
+    two, once each (400 otherwise, malformed-query), written as n is (400,
+    malformed-integer); one URL per range: a query written otherwise
+    (leading zeros, -0, to before from, percent-encoding, an empty field)
+    is redirected (301) to the canonical from=<a>&to=<b>, which is what
+    Nginx caches (by path and query, deploy/nginx.conf)."""
+    unknown = sorted(set(request.args) - {"from", "to"})
+    if unknown:
+        raise Problem(400, "Malformed query", f"Unknown query parameter {unknown[0]!r}: "
+                      "this route takes from and to only.", slug="malformed-query",
+                      parameter=unknown[0])
+    bounds = []
+    for name in ("from", "to"):
+        given = request.args.getlist(name)
+        if len(given) != 1:
+            raise Problem(400, "Malformed query", f"{name} is "
+                          f"{'missing' if not given else 'given more than once'}: the query "
+                          "is from=<a>&to=<b>, such as from=0&to=100.",
+                          slug="malformed-query", parameter=name)
+        bounds.append(parse_bigint(given[0], name))
+    first, last = bounds
+    canonical = f"from={first}&to={last}"
+    if request.query_string != canonical.encode():
+        location = f"{url_for('api.fib_range')}?{canonical}"
+        raise Problem(301, "Moved Permanently", f"This range's URL is {location}.",
+                      slug="non-canonical-url", headers={"Location": location},
+                      location=location)
+    return first, last
+
+
+def _range_url(first, last):
+    return f"{url_for('api.fib_range')}?from={first}&to={last}"
+
+
+@bp.get("/api/v1/fib")
+def fib_range():
+    """F(from), ..., F(to), a page at a time (web.series): the page that
+    starts at from, and next, the URL of the rest (null at the end).
+    Immutable like single values: cached for a year, by Nginx too."""
+    first, last = _range_query()
+    series.check_order(first, last)
+    limit = int(current_app.config["VALUE_MAX_DIGITS"])
+    etag = etag_of("range", first, last, series.PAGE_SIZE, limit)
+    if _not_modified([etag]):
+        return _304(etag)
+    rows, next_first = series.page(first, last, limit,
+                                   lambda n: url_for("api.fib_about", n=str(n)))
+    body = {"items": [{"n": str(row["n"]), "value": row["value"]} for row in rows],
+            "next": None if next_first is None else _range_url(next_first, last)}
+    return _cached(jsonify(body), etag)
 
 
 @bp.get("/api/v1/fib/<n>/job")

@@ -148,6 +148,26 @@ FROM fib_web_memo_page(%(after)s, %(limit)s) AS p
 {_TAGGED}
 """
 
+# A page of the run F(first), ..., F(last) (fib_series): its first %(rows)s
+# values, where rows is how many of F(first), ..., F(stop) fit in
+# %(max_digits)s digits in all (fib_digits, without building a value), and
+# at least one.  fib_series refuses first and last as fib(n) refuses n
+# (54000, 22003) before any row, and computes each row as it is read, so the
+# LIMIT stops the run.  stop (first + 999 at most, never beyond last) comes
+# from the app, which has no bigint overflow to fear.
+SERIES_SQL = f"""
+SELECT s.n, s.value::text AS value
+FROM (SELECT %(first)s::bigint AS a, %(last)s::bigint AS b, %(stop)s::bigint AS c
+      OFFSET 0) AS r
+CROSS JOIN LATERAL (
+    SELECT greatest(count(*) FILTER (WHERE d.total <= %(max_digits)s), 1) AS rows
+    FROM (SELECT sum(fib_digits(k.k)) OVER (ORDER BY k.k) AS total
+          FROM pg_catalog.generate_series(r.a, r.c) AS k(k)) AS d) AS e
+CROSS JOIN LATERAL (SELECT f.n, f.value FROM fib_series(r.a, r.b) AS f LIMIT e.rows) AS s
+{_TAGGED}
+ORDER BY s.n
+"""
+
 # What can be said of F(n) for every bigint n, exactly and in microseconds
 # (extension 1.1), and whether the value itself can be had: |n| up to this
 # role's pg_fib.max_n, which max_n gives.
@@ -253,6 +273,13 @@ def mod(n, m):
 
 def memo_page(after, limit, max_digits):
     return _run(MEMO_PAGE_SQL, {"after": after, "limit": limit, "max_digits": max_digits},
+                lambda cursor: cursor.fetchall(), read=True)
+
+
+def series(first, last, stop, max_digits):
+    """A page of the run F(first), ..., F(last) (SERIES_SQL): rows n, value."""
+    return _run(SERIES_SQL, {"first": first, "last": last, "stop": stop,
+                             "max_digits": max_digits},
                 lambda cursor: cursor.fetchall(), read=True)
 
 

@@ -11,6 +11,7 @@ against it (test/web/openapi_check.py).
 """
 
 from web.problems import PROBLEM_TYPES
+from web.series import NUMERIC_MAX_N as _NUMERIC_MAX_N, PAGE_SIZE as _RANGE_PAGE
 
 VERSION = "1.1.0"
 
@@ -128,7 +129,33 @@ def _value_paths(config):
     moved = _ref("responses", "NonCanonical")
     not_modified = {"description": "The client's copy (If-None-Match) is this value's.",
                     "headers": _IMMUTABLE}
+    bound = {"in": "query", "required": True,
+             "schema": {"type": "string", "pattern": _PATH_INTEGER}}
     return {
+        "/api/v1/fib": _get(
+            [{"name": "from", **bound, "example": "0",
+              "description": "The first n, written as n is in a path."},
+             {"name": "to", **bound, "example": "100",
+              "description": "The last n, from <= to."}],
+            operation_id="getFibRange", summary="F(from) to F(to)",
+            description=f"The values F(from), F(from + 1), ..., F(to), a page at a time: at "
+                        f"most {_RANGE_PAGE:,} values and {max_digits:,} digits in all, and "
+                        "at least one; next is the URL of the rest (null on the last page). "
+                        f"Both ends within |n| <= {_NUMERIC_MAX_N:,} (and the service's "
+                        "limit), else the range is refused whole (422, with max_n and "
+                        "about). The query is exactly from=<a>&to=<b>: another parameter, "
+                        "one missing or given twice is 400; the same range written otherwise "
+                        "(leading zeros, -0, to before from, percent-encoding) is 301 to the "
+                        "canonical query. Cached like single values.",
+            tags=["values"],
+            responses=_responses(
+                _200={"description": "A page of the run.",
+                      "headers": {**_IMMUTABLE, **_ALWAYS, **_CORS},
+                      "content": _json(_ref("schemas", "Range"))},
+                _301=moved, _304=not_modified, _400=_ref("responses", "Malformed"),
+                _422=_problem_response(422, "from > to (`empty-range`), or an end beyond the "
+                                            "limit (max_n, and about for that end)."),
+                _503=_ref("responses", "Unavailable"), _504=_ref("responses", "Timeout"))),
         "/api/v1/fib/{n}": _get(
             [_n()], operation_id="getFib", summary="F(n)",
             description=f"F(n) for every n within the service's limit. Up to {max_digits:,} "
@@ -277,11 +304,18 @@ def _service_paths():
         "/": _get(
             [{"name": "n", "in": "query", "required": False,
               "description": "Show F(n): the page's form, which works without JavaScript.",
-              "schema": {"type": "string"}}],
+              "schema": {"type": "string"}},
+             {"name": "from", "in": "query", "required": False,
+              "description": "With to: show F(from) to F(to) as a table, a page of the "
+                             "run at a time (the second form).",
+              "schema": {"type": "string"}},
+             {"name": "to", "in": "query", "required": False,
+              "description": "The last n of the run.", "schema": {"type": "string"}}],
             operation_id="getPage", summary="The page",
-            description="An HTML page with a form for n; /?n=32 shows F(32). Its status is "
-                        "the answer's: 202 while F(n) is computed, 400, 422 or 503 with the "
-                        "problem shown.", tags=["page"],
+            description="An HTML page with a form for n and one for a run of values; /?n=32 "
+                        "shows F(32), /?from=0&to=100 the table of F(0) to F(100). Its "
+                        "status is the answer's: 202 while F(n) is computed, 400, 422 or 503 "
+                        "with the problem shown.", tags=["page"],
             responses=_responses(**{f"_{code}": _text(text, _NO_STORE, "text/html")
                                     for code, text in (
                                         (200, "The page."), (202, "F(n) is being computed."),
@@ -349,6 +383,19 @@ def _schemas(config):
                 "leading": digits, "trailing": digits, "value_url": url},
             "oneOf": [{"required": ["value"]},
                       {"required": ["leading", "trailing", "value_url"]}]},
+        "Range": {
+            "type": "object", "additionalProperties": False, "required": ["items", "next"],
+            "properties": {
+                "items": {"type": "array", "minItems": 1, "maxItems": _RANGE_PAGE,
+                          "items": {
+                              "type": "object", "additionalProperties": False,
+                              "required": ["n", "value"],
+                              "properties": {"n": canonical,
+                                             "value": {"type": "string",
+                                                       "pattern": r"^-?[0-9]+$"}}}},
+                "next": {"type": ["string", "null"],
+                         "pattern": r"^/api/v1/fib\?from=(0|-?[1-9][0-9]*)&to=(0|-?[1-9][0-9]*)$",
+                         "description": "The URL of the next page, null on the last."}}},
         "Queued": {
             "type": "object", "additionalProperties": False,
             "required": ["n", "state", "progress"],

@@ -109,10 +109,21 @@ PROBLEM_TYPES = {
         "Write it as an optional '-' and 1 to 19 ASCII digits within the range of a 64-bit "
         "integer, such as 32 or -8: no '+', spaces, decimals, exponents, hexadecimal or other "
         "scripts' digits. The detail and the parameter field say which one and why."),
+    "malformed-query": ProblemType(
+        400, "Malformed query",
+        "The query of a range is from=<a>&to=<b>: a parameter is missing, given twice, or "
+        "not one of these.",
+        "Give from and to once each and nothing else, such as /api/v1/fib?from=0&to=100. "
+        "The parameter field says which one is wrong."),
     "non-canonical-url": ProblemType(
         301, "Moved Permanently",
-        "Each value has one URL: n and m without leading zeros, and 0 rather than -0.",
+        "Each value has one URL: n and m without leading zeros, and 0 rather than -0; "
+        "each range one query, from=<a>&to=<b> in that order, written the same way.",
         "Follow the Location header (or the location field); use that URL from now on."),
+    "empty-range": ProblemType(
+        422, "Empty range",
+        "from is greater than to: the range holds no n.",
+        "Ask with from <= to; from = to gives one value."),
     "non-positive-modulus": ProblemType(
         422, "Invalid parameter",
         "F(n) mod m is given for m >= 1 only.",

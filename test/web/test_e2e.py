@@ -46,6 +46,47 @@ def test_a_hot_value_is_answered_by_nginx_alone(stack):
     assert len(stack.gunicorn_lines(f'"GET {path} HTTP/1.')) == 1
 
 
+def test_a_range_is_answered_by_nginx_alone_and_keyed_by_its_query(stack):
+    """The second request of a range comes from Nginx's cache; another range
+    of the same path is another entry, never the first one's answer."""
+    first = random.randrange(20000, 30000)
+    path = f"/api/v1/fib?from={first}&to={first + 5}"
+    other = f"/api/v1/fib?from={first}&to={first + 6}"
+    answers = [http.get(stack.url, p) for p in (path, path, other, other)]
+    assert [a.status for a in answers] == [200] * 4
+    assert [a.headers["x-cache-status"] for a in answers] == ["MISS", "HIT", "MISS", "HIT"]
+    assert answers[1].body == answers[0].body and answers[3].body == answers[2].body
+    items = answers[1].json()["items"]
+    assert [item["value"] for item in items] == [decimal(n) for n in range(first, first + 6)]
+    assert answers[3].json()["items"][-1]["value"] == decimal(first + 6)
+    assert answers[1].headers["cache-control"] == IMMUTABLE
+    time.sleep(0.2)
+    for p in (path, other):
+        assert len(stack.gunicorn_lines(f'"GET {p} HTTP/1.')) == 1
+
+
+def test_a_range_written_otherwise_is_never_cached(stack):
+    """Every other way of writing a cached range reaches the app each time
+    (301 or 400, no-store): no entries added, none served under another key."""
+    first = random.randrange(30000, 40000)
+    canonical = f"from={first}&to={first + 3}"
+    assert http.get(stack.url, f"/api/v1/fib?{canonical}").status == 200
+    for query, status in ((f"to={first + 3}&from={first}", 301),
+                          (f"from=0{first}&to={first + 3}", 301),
+                          (f"{canonical}&", 301), (f"{canonical}&x=1", 400),
+                          (f"{canonical}&from={first}", 400)):
+        path = f"/api/v1/fib?{query}"
+        for _ in range(2):
+            r = http.get(stack.url, path)
+            assert r.status == status, (path, r.body)
+            assert r.headers["x-cache-status"] != "HIT"
+            assert r.headers["cache-control"] == "no-store"
+        if status == 301:
+            assert r.headers["location"] == f"/api/v1/fib?{canonical}"
+        time.sleep(0.2)
+        assert len(stack.gunicorn_lines(f'"GET {path} HTTP/1.')) == 2, path
+
+
 def test_202_and_errors_are_not_cached(stack):
     n = SYNC_MAX_N + random.randrange(400000, 500000)
     for path in (f"/api/v1/fib/{n}", f"/api/v1/fib/{n}.5"):

@@ -142,3 +142,32 @@ def test_without_javascript_the_get_form_renders_the_value(stack):
         assert "n=12" in driver.current_url
     finally:
         _quit(driver)
+
+
+def test_without_javascript_the_range_form_renders_a_table(stack):
+    """The second form, F(a) to F(b): a table from the server, and a link to
+    the next values, with JavaScript off."""
+    driver = _driver(javascript=False)
+    try:
+        driver.get(stack.url + "/")
+        for name, value in (("from", "-10"), ("to", "1200")):
+            field = driver.find_element(By.ID, name)
+            field.clear()
+            field.send_keys(value)
+        driver.find_element(By.CSS_SELECTOR, "#range-form button[type=submit]").click()
+        WebDriverWait(driver, 10).until(EC.presence_of_element_located((By.ID, "range-table")))
+        assert "from=-10&to=1200" in driver.current_url
+        rows = driver.find_elements(By.CSS_SELECTOR, "#range-table tbody tr")
+        assert len(rows) == 1000
+        for row in rows[:30] + rows[-5:]:
+            n, value = (cell.text for cell in row.find_elements(By.CSS_SELECTOR, "th, td"))
+            assert value == decimal(int(n))
+        shot(driver, "07-no-js-range")
+        driver.find_element(By.ID, "range-next").click()
+        WebDriverWait(driver, 10).until(EC.url_contains("from=990"))
+        last = driver.find_elements(By.CSS_SELECTOR, "#range-table tbody tr")[-1]
+        assert [c.text for c in last.find_elements(By.CSS_SELECTOR, "th, td")] == \
+            ["1200", decimal(1200)]
+        assert csp_violations(driver) == []
+    finally:
+        _quit(driver)
