@@ -102,7 +102,8 @@ if [ "$MODE" = check ]; then
     # Nginx, no crash or standby.
     echo "== Python value suites"
     if ! /usr/bin/python3 -m pytest -p no:cacheprovider -q "$ROOT/test/python/test_oracle.py" \
-            "$ROOT/test/python/test_series.py" "$ROOT/test/python/test_about.py"; then
+            "$ROOT/test/python/test_series.py" "$ROOT/test/python/test_about.py" \
+            "$ROOT/test/python/test_ports.py"; then
         status=1
     fi
     echo "== API suite"
