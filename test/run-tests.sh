@@ -12,6 +12,12 @@
 #                              value suites (fib, fib_mod, fib_series, the
 #                              about functions against Python's int) and
 #                              the JSON API through Flask's test client
+#   test/run-tests.sh shell [COMMAND...]
+#                              no suite: COMMAND (default: an interactive
+#                              shell) with PGHOST, PGPORT, PGUSER and
+#                              PGDATABASE set to the cluster, which stops
+#                              when it ends; to run one suite or one test
+#                              (see CONTRIBUTING.md)
 #
 # Servers listen on free ports in PG_FIB_TEST_PORTS (default 20000-31999);
 # see deploy/free_ports.py.
@@ -19,9 +25,9 @@ set -euo pipefail
 
 MODE=${1:-all}
 case "$MODE" in
-    all | check) ;;
+    all | check | shell) ;;
     *)
-        echo "usage: test/run-tests.sh [check]" >&2
+        echo "usage: test/run-tests.sh [check | shell [COMMAND...]]" >&2
         exit 2
         ;;
 esac
@@ -64,6 +70,17 @@ pgcluster_start "$TEST_DIR/cluster"
 
 export PGHOST="$TEST_DIR/cluster" PGPORT="$PORT" PGUSER=postgres PGDATABASE=postgres
 export PG_FIB_TEST_DIR="$TEST_DIR"
+
+if [ "$MODE" = shell ]; then
+    shift
+    if [ "$#" -eq 0 ]; then
+        echo "cluster on $PGHOST port $PGPORT (PGHOST, PGPORT set); exit the shell to stop it"
+        set -- "${SHELL:-/bin/bash}"
+    fi
+    status=0
+    "$@" || status=$?
+    exit "$status"
+fi
 
 status=0
 
