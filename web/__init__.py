@@ -46,6 +46,11 @@ DEFAULTS = {
     # A job that ended failed is answered with its error (503, this
     # Retry-After) for this long; then asking for F(n) queues it again.
     "FAILED_JOB_RETRY_SECONDS": 30,
+    # Jobs one client (its address; an IPv6 /64) may have queued or running
+    # (pg_fib.max_queued_per_requester, see web.requester); beyond, 503
+    # with Retry-After for that client only.  Well below fib_web's share
+    # of the queue (pg_fib.max_queued_per_role, 1000 by default).
+    "MAX_JOBS_PER_CLIENT": 10,
     # Rows per page of /get, and the value shown there up to this many digits.
     "GET_PAGE_SIZE": 100,
     "GET_VALUE_MAX_DIGITS": 1000,

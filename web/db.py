@@ -14,9 +14,9 @@ statement does.  The app never computes: Python only slices and formats.
 import re
 
 import psycopg
-from flask import current_app
+from flask import current_app, request
 
-from web import requestid
+from web import requester, requestid
 from web.pools import Pools
 
 # How many of a value's first and last digits the routes give where they do
@@ -39,7 +39,8 @@ _TAGGED = "WHERE (SELECT pg_catalog.set_config('application_name', %(application
 _N = "(SELECT %(n)s::bigint AS n OFFSET 0) AS a"
 _N_M = "(SELECT %(n)s::bigint AS n, %(m)s::bigint AS m OFFSET 0) AS a"
 
-# The job of F(n) as a lateral row j: queued when needed (fib_request),
+# The job of F(n) as a lateral row j: queued when needed (fib_request, for
+# the client %(requester)s names: web.requester),
 # except that a job which ended failed less than %(failed_hold)s seconds
 # ago is reported as it is (fib_request would queue it again at once, and a
 # client would never see why it failed); after that, asking queues it again.
@@ -48,7 +49,7 @@ fib_status(%(n)s) AS s
 CROSS JOIN LATERAL (
     SELECT CASE WHEN s.state = 'failed'
                  AND s.finished_at > now() - make_interval(secs => %(failed_hold)s)
-                THEN s ELSE fib_request(%(n)s) END AS job
+                THEN s ELSE fib_request(%(n)s, %(requester)s) END AS job
     OFFSET 0) AS r
 CROSS JOIN LATERAL (SELECT (r.job).*) AS j
 """
@@ -188,7 +189,10 @@ def init_app(app, on_query):
             "prepare_threshold": 0,
             "connect_timeout": 3,
             "application_name": requestid.APPLICATION_NAME,
-            "options": f"-c statement_timeout={timeout_ms}",
+            # A client's jobs queued or running (web.requester): beyond,
+            # 53400 for that client only.
+            "options": f"-c statement_timeout={timeout_ms} -c pg_fib.max_queued_per_requester="
+                       f"{int(app.config['MAX_JOBS_PER_CLIENT'])}",
         },
         on_query=on_query,
     )
@@ -221,12 +225,13 @@ def _failed_hold():
     return float(current_app.config["FAILED_JOB_RETRY_SECONDS"])
 
 
-def value_row(pools_, statement, n, max_digits, failed_hold, application_name):
+def value_row(pools_, statement, n, max_digits, failed_hold, application_name, requester_key):
     """The job row of F(n) with its value when done (VALUE or SENTENCE),
-    from a replica when one has it; usable outside a Flask request
-    (web.hotpath)."""
+    queued for requester_key when needed, from a replica when one has it;
+    usable outside a Flask request (web.hotpath)."""
     values = statement.values({"n": n, "max_digits": max_digits, "failed_hold": failed_hold,
-                               "application_name": application_name})
+                               "application_name": application_name,
+                               "requester": requester_key})
     return statement.row(pools_.run(lambda server: server.fetch_row(statement, values),
                                     read=True))
 
@@ -234,7 +239,7 @@ def value_row(pools_, statement, n, max_digits, failed_hold, application_name):
 def value(n, max_digits, statement=VALUE):
     """value_row in this request."""
     return value_row(pools(), statement, n, max_digits, _failed_hold(),
-                     requestid.application_name())
+                     requestid.application_name(), requester.of(request.environ))
 
 
 def job(n):
@@ -290,7 +295,8 @@ class Digits:
 
     def open(self):
         params = {"n": self.n, "chunk": self.chunk, "failed_hold": _failed_hold(),
-                  "application_name": requestid.application_name()}
+                  "application_name": requestid.application_name(),
+                  "requester": requester.of(request.environ)}
         self.first = pools().run(lambda server: self._open_on(server, params), read=True)
         return self.first
 

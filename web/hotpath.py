@@ -25,7 +25,7 @@ import time
 import psycopg
 import psycopg_pool
 
-from web import cors, db, metrics, requestid
+from web import cors, db, metrics, requester, requestid
 from web.inputs import BIGINT_MAX, BIGINT_MIN
 from web.results import (IMMUTABLE, NO_STORE, POLL_SECONDS, etag_of, queued_body,
                          value_body)
@@ -71,7 +71,7 @@ class HotPath:
         request_id = requestid.choose(environ.get("HTTP_X_REQUEST_ID"))
         try:
             row = db.value_row(self.pools, db.VALUE, n, self.max_digits, self.failed_hold,
-                               requestid.application_name_of(request_id))
+                               requestid.application_name_of(request_id), requester.of(environ))
         except (psycopg.Error, psycopg_pool.PoolTimeout):
             return None
         if row["state"] == "done":

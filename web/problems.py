@@ -66,6 +66,12 @@ SQLSTATE_HTTP = {
     "42704": (503, "Service error", None, "The request could not be answered; try again later."),
 }
 
+# 53400 for this client's own share (pg_fib's message names the requester,
+# web.requester): the detail says so, and what the share is.
+CLIENT_QUEUE_FULL = ("This client already has {limit} computations queued or running, the "
+                     "most one client may have; retry after {retry} seconds, or when one of "
+                     "them is done.")
+
 # Any other SQLSTATE: the database refused for a reason the client cannot fix.
 SQLSTATE_DEFAULT = (503, "Database error", None, "The database could not answer; try again later.")
 
@@ -229,6 +235,9 @@ def from_database_error(error):
     if error.sqlstate in SQLSTATE_HTTP:
         status, title, retry, detail = SQLSTATE_HTTP[error.sqlstate]
         slug = f"sqlstate-{error.sqlstate}"
+        if error.sqlstate == "53400" and 'requester "' in (error.diag.message_primary or ""):
+            detail = CLIENT_QUEUE_FULL.format(
+                limit=current_app.config["MAX_JOBS_PER_CLIENT"], retry=retry)
     else:
         (status, title, retry, detail), slug = SQLSTATE_DEFAULT, "database-error"
     return Problem(status, title, detail, slug=slug, retry_after=retry, sqlstate=error.sqlstate)
