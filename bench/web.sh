@@ -191,24 +191,11 @@ start_app() {
     return 1
 }
 
-# Twenty-one distinct free ports on loopback, below the ephemeral range: the
-# Gunicorns' (..._G) and Nginx's servers'.
+# Twenty-one distinct free ports on loopback, in PG_FIB_TEST_PORTS
+# (deploy/free_ports.py): the Gunicorns' (..._G) and Nginx's servers'.
+FREE_PORTS=$(/usr/bin/python3 deploy/free_ports.py 21)
 read -r API_G BARE_G OLD_G FLOOR_G API_GT_G BARE_GT_G ALT_G WSGI_G WSGI_GT_G \
-        API BARE OLD FLOOR NOBUF API_GT API_GT_NK BARE_GT ALT ALT_NK WSGI WSGI_GT < <(
-    /usr/bin/python3 - <<'PY'
-import random, socket
-ports = set()
-while len(ports) < 21:
-    port = random.randrange(20000, 32000)
-    with socket.socket() as s:
-        try:
-            s.bind(("127.0.0.1", port))
-        except OSError:
-            continue
-    ports.add(port)
-print(*ports)
-PY
-)
+        API BARE OLD FLOOR NOBUF API_GT API_GT_NK BARE_GT ALT ALT_NK WSGI WSGI_GT <<<"$FREE_PORTS"
 SYNC4=(GUNICORN_WORKER_CLASS=sync GUNICORN_WORKERS=4 GUNICORN_THREADS=1)
 GTHREAD=(GUNICORN_WORKER_CLASS=gthread GUNICORN_WORKERS=4 GUNICORN_THREADS=2)
 start_app api "$API_G" 'web:create_app()'

@@ -2,7 +2,7 @@
 -- exactly the functions it calls and nothing else.  Run as a superuser in
 -- the database where pg_fib is installed (schema public), after
 -- CREATE EXTENSION pg_fib; idempotent.  Used by deploy/run.sh ("make run"),
--- the web tests, and quoted in the README.
+-- the web tests, and quoted in docs/http.md.
 --
 --   psql -v ON_ERROR_STOP=1 -d postgres -f deploy/fib_web.sql
 --

@@ -6,6 +6,7 @@
 # commands run as the "postgres" user.
 
 PG_CONFIG=${PG_CONFIG:-pg_config}
+PGCLUSTER_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 PG_BINDIR=$("$PG_CONFIG" --bindir)
 
 # pg_as_owner runs a command as the user that owns the clusters.
@@ -17,24 +18,12 @@ pg_as_owner() {
     fi
 }
 
-# pgcluster_free_port prints a free TCP port on 127.0.0.1 below the kernel's
-# ephemeral range (32768-60999), where a test server could collide with the
-# TIME_WAIT sockets of outgoing connections.
+# pgcluster_free_port prints a free TCP port on 127.0.0.1 in the range
+# PG_FIB_TEST_PORTS sets (default 20000-31999, below the kernel's ephemeral
+# range, where a test server could collide with the TIME_WAIT sockets of
+# outgoing connections); see deploy/free_ports.py.
 pgcluster_free_port() {
-    /usr/bin/python3 - <<'PY'
-import random, socket
-for _ in range(200):
-    port = random.randrange(20000, 32000)
-    with socket.socket() as s:
-        try:
-            s.bind(("127.0.0.1", port))
-        except OSError:
-            continue
-        print(port)
-        break
-else:
-    raise SystemExit("no free port")
-PY
+    /usr/bin/python3 "$PGCLUSTER_DIR/free_ports.py"
 }
 
 # pgcluster_init DIR PORT [SETTING...] creates a cluster in DIR/data that

@@ -1,10 +1,36 @@
 #!/usr/bin/env bash
-# run-tests.sh runs every pg_fib test suite, as "make test" and .ci/run do:
-# it installs what is missing, builds with warnings as errors, installs the
-# extension, starts a throwaway cluster, runs pg_regress, the isolation
-# specs and the Python suites against it, and stops the cluster even when a
+# run-tests.sh runs pg_fib's test suites: it installs what is missing, builds
+# with warnings as errors, installs the extension, starts a throwaway
+# cluster, runs the suites against it, and stops the cluster even when a
 # suite fails.  Exits non-zero when any suite fails.
+#
+#   test/run-tests.sh          every suite, as "make test" and .ci/run do:
+#                              pg_regress, the isolation specs, the Python
+#                              suites, the deploy suites and the web suites
+#   test/run-tests.sh check    the fast loop, as "make check" does:
+#                              pg_regress, the isolation specs, the Python
+#                              value suites (fib, fib_mod, fib_series, the
+#                              about functions against Python's int) and
+#                              the JSON API through Flask's test client
+#   test/run-tests.sh shell [COMMAND...]
+#                              no suite: COMMAND (default: an interactive
+#                              shell) with PGHOST, PGPORT, PGUSER and
+#                              PGDATABASE set to the cluster, which stops
+#                              when it ends; to run one suite or one test
+#                              (see CONTRIBUTING.md)
+#
+# Servers listen on free ports in PG_FIB_TEST_PORTS (default 20000-31999);
+# see deploy/free_ports.py.
 set -euo pipefail
+
+MODE=${1:-all}
+case "$MODE" in
+    all | check | shell) ;;
+    *)
+        echo "usage: test/run-tests.sh [check | shell [COMMAND...]]" >&2
+        exit 2
+        ;;
+esac
 
 cd "$(dirname "$0")/.."
 ROOT=$(pwd)
@@ -45,7 +71,28 @@ pgcluster_start "$TEST_DIR/cluster"
 export PGHOST="$TEST_DIR/cluster" PGPORT="$PORT" PGUSER=postgres PGDATABASE=postgres
 export PG_FIB_TEST_DIR="$TEST_DIR"
 
+if [ "$MODE" = shell ]; then
+    shift
+    if [ "$#" -eq 0 ]; then
+        echo "cluster on $PGHOST port $PGPORT (PGHOST, PGPORT set); exit the shell to stop it"
+        set -- "${SHELL:-/bin/bash}"
+    fi
+    status=0
+    "$@" || status=$?
+    exit "$status"
+fi
+
 status=0
+
+# finish exits with the suites' status, showing the end of the server's log
+# when one failed.
+finish() {
+    if [ "$status" -ne 0 ]; then
+        echo "== last lines of the server log"
+        tail -n 50 "$TEST_DIR/cluster/server.log" || true
+    fi
+    exit "$status"
+}
 
 echo "== pg_regress"
 if ! make --silent installcheck ISOLATION=; then
@@ -66,6 +113,23 @@ if ! make --silent installcheck-queue; then
     cat test/output_iso_queue/regression.diffs || true
 fi
 
+if [ "$MODE" = check ]; then
+    # The values against Python's int, and the API on a cluster of its own
+    # (test/web/conftest.py) through Flask's test client: no Gunicorn, no
+    # Nginx, no crash or standby.
+    echo "== Python value suites"
+    if ! /usr/bin/python3 -m pytest -p no:cacheprovider -q "$ROOT/test/python/test_oracle.py" \
+            "$ROOT/test/python/test_series.py" "$ROOT/test/python/test_about.py" \
+            "$ROOT/test/python/test_ports.py"; then
+        status=1
+    fi
+    echo "== API suite"
+    if ! /usr/bin/python3 -m pytest -p no:cacheprovider -q "$ROOT/test/web/test_api.py"; then
+        status=1
+    fi
+    finish
+fi
+
 echo "== Python suites"
 if ! /usr/bin/python3 -m pytest -p no:cacheprovider -q "$ROOT/test/python"; then
     status=1
@@ -84,8 +148,4 @@ if ! /usr/bin/python3 -m pytest -p no:cacheprovider -q "$ROOT/test/web"; then
     status=1
 fi
 
-if [ "$status" -ne 0 ]; then
-    echo "== last lines of the server log"
-    tail -n 50 "$TEST_DIR/cluster/server.log" || true
-fi
-exit "$status"
+finish

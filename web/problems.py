@@ -3,7 +3,7 @@
 Every error the app answers goes through problem_response(): bad input found
 by the app (web.inputs), HTTP errors raised by Flask and Werkzeug (404, 405,
 ...), refusals by the database (by SQLSTATE, through SQLSTATE_HTTP below, the
-one table that maps them and that the README prints), and an unreachable
+one table that maps them and that docs/http.md prints), and an unreachable
 database.  What a client reads says what it can do; what the database said
 is logged under the request's id.  No error is ever answered with a stack trace or a 500.
 """
@@ -21,7 +21,7 @@ PROBLEM_JSON = "application/problem+json"
 
 # SQLSTATE -> (HTTP status, title, Retry-After seconds or None, public
 # detail): every SQLSTATE pg_fib raises, and the server's own that the web
-# front can meet.  The README's "SQLSTATE table" prints this dict (test_api.py
+# front can meet.  docs/http.md's "SQLSTATE table" prints this dict (test_api.py
 # checks they agree).  The detail is what an anonymous client is told: what
 # it can do, never the database's own message, which names roles, settings
 # and counts; that message goes to the log under the request's id

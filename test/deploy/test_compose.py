@@ -1,4 +1,4 @@
-"""docker-compose.yml and docker/ (issue 9): the compose file is valid
+"""docker-compose.yml and docker/: the compose file is valid
 (docker-compose config -q; no Docker engine runs here, so it is validated,
 never run), every file the Dockerfile, the compose file and the container
 scripts name exists and is copied into its image, and every setting they

@@ -81,16 +81,7 @@ def default_workers():
 
 def free_ports(count):
     """p such that p, p + 1, ..., p + count - 1 are free."""
-    for _ in range(100):
-        port = free_port()
-        try:
-            for i in range(1, count):
-                with socket.socket() as s:
-                    s.bind(("127.0.0.1", port + i))
-        except OSError:
-            continue
-        return port
-    raise RuntimeError(f"no {count} free ports side by side")
+    return free_port(span=count)
 
 
 class Checkout:

@@ -17,7 +17,7 @@ exact integers scaled by 2^SCALE_BITS, alpha and beta from mpmath at 120
 digits (an error of n 2^-SCALE_BITS at most, far below delta).
 
 Run as a script, it prints the JSON kept in about_near_integer.json, for
-limit = 10^18 (the issue's case) and limit = 2^63 (every bigint n: the
+limit = 10^18 (n up to 10^18) and limit = 2^63 (every bigint n: the
 smallest distance sets the precision fib_digits can ever need; see
 pg_fib/fibabout.c).  test_about.py checks the kept file against this
 search and against mpmath.

@@ -1,14 +1,14 @@
 """Throwaway PostgreSQL clusters for tests that need one of their own.
 
 The same rules as deploy/pgcluster.sh: servers run as the "postgres" user
-when the tests run as root, listen on 127.0.0.1 on a port below the kernel's
-ephemeral range, and keep their socket in their own directory.
+when the tests run as root, listen on 127.0.0.1 on a port in
+PG_FIB_TEST_PORTS (deploy/free_ports.py), and keep their socket in their own
+directory.
 """
 
+import importlib.util
 import os
-import random
 import shutil
-import socket
 import subprocess
 import tempfile
 import time
@@ -27,17 +27,23 @@ def as_owner(args):
     return list(args)
 
 
-def free_port():
-    """A free port on 127.0.0.1 between 20000 and 32000."""
-    for _ in range(200):
-        port = random.randrange(20000, 32000)
-        with socket.socket() as s:
-            try:
-                s.bind(("127.0.0.1", port))
-            except OSError:
-                continue
-            return port
-    raise RuntimeError("no free port")
+def _load_free_ports():
+    """deploy/free_ports.py, the one place that picks test ports (it honours
+    PG_FIB_TEST_PORTS)."""
+    path = os.path.join(os.path.dirname(__file__), "..", "..", "deploy", "free_ports.py")
+    spec = importlib.util.spec_from_file_location("free_ports", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+free_ports = _load_free_ports()
+
+
+def free_port(span=1):
+    """A free port on 127.0.0.1 in PG_FIB_TEST_PORTS (default 20000-31999);
+    with span, the first of span free ports side by side."""
+    return free_ports.free_port(span)
 
 
 class Cluster:

@@ -1,4 +1,4 @@
-"""pg_fib tried as an attacker would (issue 9), as fib_web (made by
+"""pg_fib tried as an attacker would, as fib_web (made by
 deploy/fib_web.sql, as make run and the web tests make it) and as a plain
 login role: shadowing pg_catalog's and pg_fib's names in a schema of its
 own put first on search_path, calling the upkeep and internal functions,

@@ -1,4 +1,4 @@
-"""Backups (issue 9): pg_dump of a database where pg_fib's workers work,
+"""Backups: pg_dump of a database where pg_fib's workers work,
 with memo rows (one large enough to be TOASTed) that they computed, hits
 the keeper counted, and jobs in every state, restored with pg_restore into
 a fresh cluster whose workers work in the target database, gives back

@@ -1,5 +1,5 @@
 """Memo rows made by hand (a superuser, a tampered dump) whose value is not
-F(n) in the memo's format (issue 6, D11): fib(n) and fib_text(n) raise
+F(n) in the memo's format: fib(n) and fib_text(n) raise
 XX001 (data_corrupted) naming n, never return a value, never write out of
 bounds.  On a cluster of its own, since the defect wrote past a buffer."""
 

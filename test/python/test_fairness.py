@@ -1,5 +1,5 @@
 """What one role, one requester, or one kind of hint, may take from everyone
-else (issue 6, D5, D14; issue 15, finding 2): a role's share of the queue
+else: a role's share of the queue
 is bounded by pg_fib.max_queued_per_role, and a requester's within it by
 pg_fib.max_queued_per_requester; the workers claim fairly across roles and
 requesters; the memo's budget holds without pg_cron, and memo hits do not
@@ -35,7 +35,7 @@ def roles(conn):
 
 
 def test_a_role_may_queue_only_its_share(conn, database, roles):
-    """D5: with pg_fib.max_queued_per_role = 5 set on the role, its 6th new n
+    """With pg_fib.max_queued_per_role = 5 set on the role, its 6th new n
     is refused with 53400 while 5 of its jobs wait; another role still
     queues; a known n is still answered; once its jobs are done it queues
     again.  The compute workers are stopped so that the jobs stay queued."""
@@ -95,7 +95,7 @@ def _memo_bytes(conn):
 
 
 def test_the_memo_budget_holds_without_pg_cron(conn):
-    """D5: pg_fib.memo_max_size is kept by the keeper itself, without any
+    """pg_fib.memo_max_size is kept by the keeper itself, without any
     call of fib_maintain(): three new values, together more than the room
     left, are stored, and the memo is back within its budget in a few
     seconds (the keeper may evict any of them, with its done job)."""
@@ -152,11 +152,11 @@ def _memoized(conn, low, high):
 
 
 def test_memo_hits_do_not_crowd_out_values_to_memoize(conn, database):
-    """D14: with 1000 values of 5000..6999 in the memo already, two sessions
+    """With 1000 values of 5000..6999 in the memo already, two sessions
     call fib(n) for every n of the range, each n five times, interleaved,
     one query per call: every one of the 2,000 values ends up in the memo
     (hits on the 1000 must not take the places of the values to memoize;
-    the issue saw the memo stop at 471)."""
+    a memo that let them do so once stopped at 471)."""
     low, high, hot = 5000, 6999, 5999
     conn.execute("DELETE FROM fib_memo WHERE n BETWEEN %s AND %s", (low, high))
     conn.execute("DELETE FROM fib_jobs WHERE n BETWEEN %s AND %s", (low, high))
@@ -188,7 +188,7 @@ def test_memo_hits_do_not_crowd_out_values_to_memoize(conn, database):
 
 
 def test_memoize_hints_neither_refuse_nor_delay_a_request(conn, database, roles):
-    """D5: fib() of many n between pg_fib.memo_min_n and sync_max_n queues
+    """fib() of many n between pg_fib.memo_min_n and sync_max_n queues
     jobs to memoize them, which count against no role.  With
     pg_fib.max_queued = 20 and the workers stopped, fib_greedy's 60 fib()
     calls leave the queue full of such hints, and yet fib_other's request
@@ -229,7 +229,7 @@ def test_memoize_hints_neither_refuse_nor_delay_a_request(conn, database, roles)
         reset_setting(conn, "pg_fib.max_queued")
 
 
-# Issue 15, finding 2: one web client (a requester of role fib_web) and its
+# One web client (a requester of role fib_web) and its
 # backlog against another client of the same role and against another role.
 # The roles here stand for fib_web and alice.
 
@@ -264,14 +264,14 @@ def _forget_all(conn, ns):
 
 
 def test_a_backlog_delays_other_requesters_by_the_running_jobs_only(conn, database, web_and_alice):
-    """The review's shape, scaled down: requester A of fib_fair_web queues
-    120 jobs just above pg_fib.sync_max_n (tens of ms each); once the two
-    workers are into them, role fib_fair_alice asks for one n, and so does
-    requester B of fib_fair_web.  Each is claimed before any more of A's
-    backlog: at most the two jobs whose claim may have been under way when
-    it was queued start between its request and its own start.  The FIFO
-    claim ran all of A's backlog first (the review: alice still queued after
-    20 s behind 988 jobs)."""
+    """A backlog as one web client can make it, scaled down: requester A of
+    fib_fair_web queues 120 jobs just above pg_fib.sync_max_n (tens of ms
+    each); once the two workers are into them, role fib_fair_alice asks for
+    one n, and so does requester B of fib_fair_web.  Each is claimed before
+    any more of A's backlog: at most the two jobs whose claim may have been
+    under way when it was queued start between its request and its own
+    start.  The FIFO claim ran all of A's backlog first (at full size: alice
+    still queued after 20 s behind 988 jobs)."""
     backlog = [FAIR_BASE + i for i in range(120)]
     alice_n, b_n = FAIR_BASE + 500, FAIR_BASE + 501
     _forget_all(conn, backlog + [alice_n, b_n])

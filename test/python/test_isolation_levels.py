@@ -1,5 +1,5 @@
 """The job functions in a parallel plan and under REPEATABLE READ and
-SERIALIZABLE (issue 6, D6, D7).  Shared cluster, database "postgres"."""
+SERIALIZABLE.  Shared cluster, database "postgres"."""
 
 import psycopg
 import pytest
@@ -16,7 +16,7 @@ def test_fib_status_is_labelled_parallel_unsafe(conn):
 
 
 def test_the_job_functions_work_under_force_parallel_mode(conn):
-    """D6: no "cannot update SecondarySnapshot during a parallel operation"."""
+    """No "cannot update SecondarySnapshot during a parallel operation"."""
     done, new, small = BASE + 1, BASE + 2, 600_001
     forget(conn, done)
     forget(conn, new)
@@ -39,7 +39,7 @@ def test_the_job_functions_work_under_force_parallel_mode(conn):
 
 @pytest.mark.parametrize("isolation", ["REPEATABLE READ", "SERIALIZABLE"])
 def test_a_value_fib_wait_says_is_done_is_readable_in_the_same_transaction(database, conn, isolation):
-    """D7: the transaction's snapshot is taken before the jobs finish; once
+    """The transaction's snapshot is taken before the jobs finish; once
     fib_wait says done, fib_text(n) (and fib(n) where it fits in numeric)
     return the value, checked against gmpy2."""
     offset = 0 if isolation == "REPEATABLE READ" else 10

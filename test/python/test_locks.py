@@ -1,4 +1,4 @@
-"""Waits with a bound (issue 6, D2, D3, D8, D9): the keeper never waits on a
+"""Waits with a bound: the keeper never waits on a
 caller's row lock without bound; a caller sleeping in fib_wait holds no lock
 on the tables; a stopped keeper still lets fib_request fail after 10 s; and
 fib_wait honours short and zero timeouts.  Shared cluster, database
@@ -51,7 +51,7 @@ def _sleeps(conn, pid):
 
 
 def test_a_caller_holding_the_job_row_gets_55P03_and_others_are_served(conn, database):
-    """D2: a caller that deleted a failed job in an open transaction and
+    """A caller that deleted a failed job in an open transaction and
     then asks for it again must not deadlock with the keeper: it gets
     lock_not_available within ~1-2 s, and meanwhile another session's
     fib_request of another n returns promptly."""
@@ -104,7 +104,7 @@ BEFORE_WAITING = {
 
 @pytest.mark.parametrize("before", BEFORE_WAITING)
 def test_a_sleeping_waiter_holds_no_lock_and_blocks_no_vacuum_full(conn, database, before):
-    """D3: while fib_wait sleeps on an unfinished job it holds no lock on
+    """While fib_wait sleeps on an unfinished job it holds no lock on
     fib_memo, fib_jobs or their indexes, also when its transaction read
     memo values and jobs before, so VACUUM FULL of either table completes
     at once, and other sessions' memo reads and fib_status are not queued
@@ -167,7 +167,7 @@ def test_a_sleeping_waiter_holds_no_lock_and_blocks_no_vacuum_full(conn, databas
                                   "SELECT n FROM fib_jobs WHERE n = %(other)s FOR UPDATE",
                                   "LOCK TABLE fib_jobs IN ACCESS SHARE MODE"])
 def test_fib_wait_refuses_to_wait_holding_a_lock_on_the_tables(conn, database, lock):
-    """D3: a transaction that holds a lock on fib_memo or fib_jobs of its
+    """A transaction that holds a lock on fib_memo or fib_jobs of its
     own making (a superuser's query, a row lock) gets 55000 from fib_wait
     of an unfinished job instead of sleeping with it; nothing is queued.
     A done value is still answered, which needs no wait."""
@@ -187,7 +187,7 @@ def test_fib_wait_refuses_to_wait_holding_a_lock_on_the_tables(conn, database, l
 
 
 def test_a_stopped_keeper_lets_fib_request_fail_after_10_s(conn, database):
-    """D8: the keeper stopped by SIGSTOP (alive, but answering nothing):
+    """The keeper stopped by SIGSTOP (alive, but answering nothing):
     fib_request of a new n fails with 55000 after about 10 s, fib_wait with
     a 1 s timeout within ~1.2 s; both work again once it goes on."""
     n, m = BASE + 21, BASE + 22
@@ -225,9 +225,10 @@ def _timed(session, query, args):
 
 
 def test_fib_wait_honours_a_timeout_below_1_s(conn, database):
-    """D9: fib_wait(n, '300 ms') of a job queued behind busy (here: stopped)
+    """fib_wait(n, '300 ms') of a job queued behind busy (here: stopped)
     workers returns it, queued, within 300 +- 60 ms.  (The keeper itself
-    gets at least 1 s to take a request in: see the D8 test.)"""
+    gets at least 1 s to take a request in: see
+    test_a_stopped_keeper_lets_fib_request_fail_after_10_s.)"""
     n = BASE + 31
     forget(conn, n)
     with psycopg.connect(dbname=database, autocommit=True) as caller:
@@ -240,7 +241,7 @@ def test_fib_wait_honours_a_timeout_below_1_s(conn, database):
 
 
 def test_fib_wait_with_a_zero_timeout_queues_and_returns_at_once(conn, database):
-    """D9: fib_wait(n, '0') of a new n queues the job and returns it as it
+    """fib_wait(n, '0') of a new n queues the job and returns it as it
     stands (queued or running) at once; the job is done later."""
     n = BASE + 41
     forget(conn, n)

@@ -1,5 +1,5 @@
 """pg_dump and pg_restore of pg_fib's data into a running server whose
-keeper and workers work in the target database (issue 6, D4): whatever
+keeper and workers work in the target database: whatever
 they insert between the sections, the restore loses no memo row and no
 job.  On a cluster of its own; the source database has no workers, its
 rows are made by hand from gmpy2's values."""
@@ -35,7 +35,8 @@ def node():
 
 def _fill(src):
     """102 memo rows (5000..5100 and HUGE) with their done jobs, and 10
-    failed jobs: the issue's 102 memo rows and 112 jobs."""
+    failed jobs: 102 memo rows and 112 jobs, the size of the dump where a
+    restore once lost rows."""
     src.execute("CREATE EXTENSION pg_fib")
     rng = random.Random(4)
     for n in list(range(5000, 5101)) + [HUGE]:
@@ -73,7 +74,7 @@ def dump(node):
 
 
 def test_restore_by_sections_while_the_workers_insert_loses_nothing(node, dump):
-    """D4, the issue's case: pre-data, then fib(5050) and fib_request of an
+    """Pre-data, then fib(5050) and fib_request of an
     n of the dump, which the keeper and the worker insert, then data: the
     restore succeeds and both tables equal the source's, every column."""
     done = _pg(node, "pg_restore", "--section=pre-data", "--dbname=postgres", dump)

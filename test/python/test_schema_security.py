@@ -1,11 +1,11 @@
-"""pg_fib's schema (issue 6, D1, D10): the keeper, the workers and
+"""pg_fib's schema: the keeper, the workers and
 fib_maintain() find the extension's objects by identity, so that a renamed
 schema keeps working and nobody but a superuser can make them run code of
 theirs; and fib_schedule_maintenance() quotes a schema name once.
 
 On a cluster of its own (pg_fib and pg_cron preloaded, one compute worker):
 the tests create and drop schemas, roles and the extension, and the attack
-of D1, if it works, makes a role superuser."""
+by a schema's owner, if it works, makes a role superuser."""
 
 import time
 
@@ -61,7 +61,7 @@ def _drop_everything(admin, schemas=(), roles=()):
 
 
 def test_a_renamed_schema_keeps_working(node, admin):
-    """D1: after ALTER SCHEMA ... RENAME, fib_wait of a new n completes, the
+    """After ALTER SCHEMA ... RENAME, fib_wait of a new n completes, the
     keeper still requeues a dead worker's job, fib_maintain() works, and
     the keeper logs no error."""
     try:
@@ -128,7 +128,7 @@ ATTACK = [
 
 
 def test_a_schema_owner_cannot_become_superuser(node, admin):
-    """D1, the issue's attack: alice owns the schema pg_fib was installed
+    """The schema owner's attack: alice owns the schema pg_fib was installed
     in, renames it, and puts her own fib_jobs (with a job of a dead worker)
     and fib_worker_pids() etc. that run ALTER ROLE alice SUPERUSER in a new
     schema of the old name.  Neither the keeper (6 s, three of its rounds),
@@ -164,7 +164,7 @@ def test_a_schema_owner_cannot_become_superuser(node, admin):
 
 
 def test_a_schema_not_owned_by_a_superuser_is_refused_with_one_warning(node, admin):
-    """D1: pg_fib installed in a schema that bob (no superuser) owns: the
+    """pg_fib installed in a schema that bob (no superuser) owns: the
     keeper refuses to work there, fib_request gets 55000 naming the cause,
     fib_maintain() 55000, and the server log says so once, not every 2 s."""
     # a keeper of its own: one that refused another schema before may
@@ -207,7 +207,7 @@ def _scheduled_command(admin, schema):
 
 
 def test_schedule_maintenance_in_a_schema_that_needs_quotes(node, admin):
-    """D10: in schema "Fib Schema" the command pg_cron runs works: it
+    """In schema "Fib Schema" the command pg_cron runs works: it
     purges an old job there."""
     try:
         admin.execute('CREATE SCHEMA "Fib Schema"')
@@ -222,7 +222,7 @@ def test_schedule_maintenance_in_a_schema_that_needs_quotes(node, admin):
 
 
 def test_scheduled_upkeep_follows_a_renamed_schema(node, admin):
-    """D1: the upkeep scheduled before ALTER SCHEMA ... RENAME still runs
+    """The upkeep scheduled before ALTER SCHEMA ... RENAME still runs
     fib_maintain() after it: the command finds the schema by identity, and
     names no schema a role could create again under the old name."""
     try:
@@ -254,7 +254,7 @@ EVIL_MAINTAIN = [
 
 
 def test_scheduled_upkeep_runs_no_code_of_a_later_schema_owner(node, admin):
-    """D1: the upkeep is scheduled while a superuser owns the schema; an
+    """The upkeep is scheduled while a superuser owns the schema; an
     unlucky operator then gives the schema to alice, who renames it and puts
     a fib_maintain() of hers, which makes her superuser, in a new schema of
     the old name.  The command pg_cron runs (as the superuser who scheduled
@@ -306,7 +306,7 @@ def test_schedule_maintenance_refuses_bad_input(node, admin):
 
 
 def test_update_from_1_0_replaces_the_scheduled_upkeep(node, admin):
-    """D1 for installations of 1.0: ALTER EXTENSION pg_fib UPDATE gives the
+    """For installations of 1.0: ALTER EXTENSION pg_fib UPDATE gives the
     pg_cron job that 1.0 registered (naming the schema) 1.1's command, on
     its schedule, so that it survives a rename; and in a schema alice owns
     it removes the job, with a warning, instead of leaving her a command

@@ -1,4 +1,4 @@
-"""fib_series(first, last) (issue 19): runs of consecutive F(n) against
+"""fib_series(first, last): runs of consecutive F(n) against
 Python's exact int for random ranges (negative, across 0, at numeric's
 limit), the same stored bytes and hashes as fib(n), a LIMIT on the largest
 ranges answering at once, cancel and statement_timeout within 1 s, memory

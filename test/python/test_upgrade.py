@@ -1,4 +1,4 @@
-"""ALTER EXTENSION pg_fib UPDATE (issue 6; keep for every later version):
+"""ALTER EXTENSION pg_fib UPDATE (keep for every later version):
 an old version installed with data in its tables, updated, keeps the data
 and ends with the same catalog as a fresh install of the new version.
 

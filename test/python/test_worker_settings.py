@@ -1,4 +1,4 @@
-"""The keeper's and the workers' environment (issue 6, D12, D13, D15), each
+"""The keeper's and the workers' environment, each
 on a cluster of its own: database and role defaults do not reach them, a
 missing pg_fib.database is said once instead of a FATAL loop, and a crash
 restart caused by another process does not count as an attempt of the job
@@ -56,7 +56,7 @@ HOSTILE = {
                          + [("DATABASE postgres", HOSTILE), ("ROLE postgres", HOSTILE)],
                          ids=list(HOSTILE) + ["all on the database", "all on the role"])
 def test_database_and_role_settings_do_not_reach_the_workers(node, scope, settings):
-    """D12: with these set on the workers' database (or their role), and the
+    """With these set on the workers' database (or their role), and the
     workers restarted so that they pick them up, fib_wait of a new n still
     completes done."""
     n = next(FRESH_N)
@@ -78,7 +78,7 @@ def test_database_and_role_settings_do_not_reach_the_workers(node, scope, settin
 
 
 def test_exit_on_error_does_not_end_the_keeper(node):
-    """D12: with exit_on_error = on for the workers' database, the keeper's
+    """With exit_on_error = on for the workers' database, the keeper's
     caught error (a caller holding the job's row for more than its 1 s
     lock_timeout) stays an error: the caller gets 55P03, the keeper goes
     on (same process), and the next request is served."""
@@ -107,7 +107,7 @@ def test_exit_on_error_does_not_end_the_keeper(node):
 
 
 def test_a_missing_pg_fib_database_is_said_once():
-    """D13: pg_fib.database names a database that does not exist: over 20 s
+    """pg_fib.database names a database that does not exist: over 20 s
     the log says so at most twice (a WARNING, at most one FATAL, no restart
     loop), and fib_text's hint in another database does not suggest
     fib_request, which would be refused."""
@@ -208,7 +208,7 @@ def _kill_9_three_times(node, n, victim):
 
 
 def test_crashes_caused_by_the_keeper_are_not_attempts_of_the_job(crashing_node):
-    """D15: kill -9 of the keeper three times while a job runs (each a crash
+    """kill -9 of the keeper three times while a job runs (each a crash
     restart that also ends the worker): the job still ends done, with
     attempts 1."""
     conn, final = _kill_9_three_times(crashing_node, 60_000_000, "keeper")
@@ -219,7 +219,7 @@ def test_crashes_caused_by_the_keeper_are_not_attempts_of_the_job(crashing_node)
 
 
 def test_crashes_of_the_worker_computing_the_job_are_attempts(crashing_node):
-    """D15, the other side: kill -9 of the worker computing the job,
+    """The other side: kill -9 of the worker computing the job,
     pg_fib.max_attempts (3) times, still ends it failed."""
     conn, final = _kill_9_three_times(crashing_node, 60_000_001, "worker")
     try:

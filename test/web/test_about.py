@@ -1,4 +1,5 @@
-"""GET /api/v1/fib/<n>/about (issue 8 over HTTP): the digit count, the
+"""GET /api/v1/fib/<n>/about (fib_digits, fib_leading and fib_trailing over
+HTTP): the digit count, the
 leading and trailing 20 digits and the sign of F(n) for every bigint n,
 against Python's int where F(n) can be built and against the database's
 functions beyond; the 422 for an n beyond fib_web's pg_fib.max_n links to

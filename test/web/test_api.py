@@ -434,9 +434,9 @@ def test_unknown_routes_and_methods_are_problems(client):
     assert body["title"] == "Method Not Allowed"
 
 
-def test_readme_prints_the_sqlstate_table_of_the_code():
-    """The README's SQLSTATE table and problems.SQLSTATE_HTTP agree."""
-    with open(f"{ROOT}/README.md") as f:
+def test_the_http_docs_print_the_sqlstate_table_of_the_code():
+    """docs/http.md's SQLSTATE table and problems.SQLSTATE_HTTP agree."""
+    with open(f"{ROOT}/docs/http.md") as f:
         readme = f.read()
     section = readme.split("<!-- sqlstate-table -->")[1]
     rows = re.findall(r"^\| `(\w{5})` [^|]*\| (\d{3}) \| ?(\d*) ?\|", section, re.M)

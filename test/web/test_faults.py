@@ -24,7 +24,7 @@ from conftest import ARTIFACTS, ROOT, SYNC_MAX_N, Stack
 from test_api import decimal
 
 THREADS = 4
-# The figures of each fault, for the README.
+# The figures of each fault, for docs/operations.md.
 REPORT = os.path.join(ARTIFACTS, "faults.md")
 
 

@@ -6,8 +6,8 @@ Every call of the app on a connection has a client-side deadline
 (FIB_WEB_STATEMENT_TIMEOUT_MS plus FIB_WEB_DEADLINE_MARGIN_SECONDS): a hung
 replica is marked down and the primary answers; a hung primary is 503
 within the deadline, through real Gunicorn and Nginx, never a worker
-timeout (the review saw 0 requests completed in 45 s, then the Gunicorn
-master die).
+timeout (without the deadline: 0 requests completed in 45 s, then the
+Gunicorn master died).
 """
 
 import os

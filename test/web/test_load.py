@@ -2,7 +2,7 @@
 bench/mix.lua (memo hits, inline values, bad input, a few queued huge
 inputs, Nginx's cache hits and misses).  No answer is a 5xx, no socket
 fails, and PostgreSQL never has more connections of fib_web than the pools
-may open.  The figures go to test/web/artifacts/load.md (and the README).
+may open.  The figures go to test/web/artifacts/load.md (and docs/operations.md).
 """
 
 import json
