@@ -328,13 +328,13 @@ def test_gunicorn_outlives_its_workers_and_supervisord_restarts_killed_masters(s
     # Gunicorn's workers killed 5 ms apart: the same master serves on.
     master = c.pid("gunicorn.pid")
     workers = children(master)
-    assert len(workers) == 4
+    assert len(workers) == default_workers()
     for pid in workers:
         os.kill(pid, signal.SIGKILL)
         time.sleep(0.005)
     assert wait_until(lambda: c.status_of("/healthz") == 200
                       and not set(children(master)) & set(workers)
-                      and len(children(master)) == 4, RESTART_SECONDS)
+                      and len(children(master)) == default_workers(), RESTART_SECONDS)
     assert c.pid("gunicorn.pid") == master and alive(master)
 
     # The masters killed outright: supervisord starts them again, and what
