@@ -118,7 +118,7 @@
 #include "utils/builtins.h"
 #include "utils/memutils.h"
 
-#include "pg_fib.h"
+#include "fib.h"
 
 PG_FUNCTION_INFO_V1(pg_fib_fib_digits);
 PG_FUNCTION_INFO_V1(pg_fib_fib_leading);

@@ -23,7 +23,7 @@
 
 #include "utils/guc.h"
 
-#include "pg_fib.h"
+#include "settings.h"
 
 /*
  * The largest |n| that any pg_fib function computing F(n) accepts.  At the

@@ -9,7 +9,7 @@ ALTER TABLE fib_jobs ADD COLUMN requested_by name;
 ALTER TABLE fib_jobs ADD COLUMN requester text CHECK (requester ~ '^[!-~]{1,63}$');
 ALTER TABLE fib_jobs ADD COLUMN start_tag bigint;
 ALTER TABLE fib_jobs ADD COLUMN start_tag_in_role bigint;
--- The workers' order, a fair queue (pg_fib/jobs.c, pg_fib/fairtags.c):
+-- The workers' order, a fair queue (pg_fib/queuejobs.c, pg_fib/queuefair.c):
 -- requested jobs by their role's turn, then memoize hints, oldest first;
 -- within the role whose turn it is, by its requesters' turns.
 DROP INDEX fib_jobs_queued;

@@ -59,7 +59,7 @@ CREATE TABLE fib_jobs (
     start_tag    bigint,
     start_tag_in_role bigint
 );
--- The workers' order, a fair queue (pg_fib/jobs.c, pg_fib/fairtags.c):
+-- The workers' order, a fair queue (pg_fib/queuejobs.c, pg_fib/queuefair.c):
 -- requested jobs by their role's turn, then memoize hints, oldest first;
 -- within the role whose turn it is, by its requesters' turns.
 CREATE INDEX fib_jobs_queued ON fib_jobs ((requested_by IS NULL), start_tag, requested_at, n)

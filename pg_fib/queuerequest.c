@@ -1,11 +1,11 @@
 /*-------------------------------------------------------------------------
  *
- * request.c
+ * queuerequest.c
  *	  A caller's side of a request to the keeper: post it, wait for the
  *	  answer, report it; and fib_wait()'s sleep until a job ends.
  *
  * fib_request(n) and fib_wait(n) post n in the backend's own slot (see
- * shmem.c) and sleep on a condition variable until the keeper has committed
+ * queueshmem.c) and sleep on a condition variable until the keeper has committed
  * the job and answered.  The wait is bounded whatever the keeper does
  * (gone, stopped, or stuck): FIB_KEEPER_WAIT_MS, or fib_wait's own timeout.
  * The slot is given back by one cleanup, on success, ERROR and FATAL alike
@@ -18,7 +18,7 @@
  * says it ended (or once a second, in case a notice was missed).
  *
  * IDENTIFICATION
- *	  pg_fib/request.c
+ *	  pg_fib/queuerequest.c
  *
  *-------------------------------------------------------------------------
  */
@@ -29,7 +29,8 @@
 #include "storage/ipc.h"
 #include "utils/timestamp.h"
 
-#include "pg_fib.h"
+#include "queue.h"
+#include "settings.h"
 
 /* The longest a caller waits for the keeper's answer, whatever its state. */
 #define FIB_KEEPER_WAIT_MS		10000

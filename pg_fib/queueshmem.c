@@ -1,6 +1,6 @@
 /*-------------------------------------------------------------------------
  *
- * shmem.c
+ * queueshmem.c
  *	  pg_fib's shared memory: the callers' request slots, the hints for the
  *	  keeper, and the state of the keeper and the compute workers.
  *
@@ -27,7 +27,7 @@
  * and its progress here, for fib_status().
  *
  * IDENTIFICATION
- *	  pg_fib/shmem.c
+ *	  pg_fib/queueshmem.c
  *
  *-------------------------------------------------------------------------
  */
@@ -43,7 +43,8 @@
 #include "storage/shmem.h"
 #include "utils/builtins.h"
 
-#include "pg_fib.h"
+#include "queue.h"
+#include "settings.h"
 
 /* The size of each hint table: a power of two, for open addressing. */
 #define FIB_HINT_SLOTS			1024

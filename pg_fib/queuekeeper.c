@@ -1,25 +1,25 @@
 /*-------------------------------------------------------------------------
  *
- * keeper.c
+ * queuekeeper.c
  *	  The keeper: the background worker that writes what callers' queries
  *	  may not.
  *
  * Each round the keeper takes the requests and memoize hints posted in
- * shared memory (see shmem.c) and writes them to fib_jobs in one
+ * shared memory (see queueshmem.c) and writes them to fib_jobs in one
  * transaction, each in a subtransaction of its own, and answers the
- * callers.  Its lock_timeout is one second (bgworker.c): a request whose
+ * callers.  Its lock_timeout is one second (queuebgworker.c): a request whose
  * job row someone holds locked is answered FIB_OUTCOME_LOCKED after that
  * second, so a caller that holds the lock itself gets an error instead of
  * a deadlock no detector sees, and everyone else is served.  Every
  * FIB_KEEPER_TICK_MS it counts memo hits, keeps the memo within
  * pg_fib.memo_max_size (so the budget holds without pg_cron) and forgets
- * the fair queue's flows that no longer matter (fairtags.c); every
+ * the fair queue's flows that no longer matter (queuefair.c); every
  * FIB_ORPHAN_CHECK_MS it requeues the jobs of compute workers that died.
  * It never computes, so requests are answered within milliseconds even
  * while every compute worker is busy.
  *
  * IDENTIFICATION
- *	  pg_fib/keeper.c
+ *	  pg_fib/queuekeeper.c
  *
  *-------------------------------------------------------------------------
  */
@@ -35,7 +35,8 @@
 #include "utils/resowner.h"
 #include "utils/timestamp.h"
 
-#include "pg_fib.h"
+#include "queue.h"
+#include "settings.h"
 
 /* How often the keeper wakes by itself: memo hits are written then. */
 #define FIB_KEEPER_TICK_MS		1000
@@ -46,7 +47,7 @@
 /* How often it measures the memo, besides the workers' own count. */
 #define FIB_MEMO_MEASURE_MS		60000
 
-/* The keeper's lock_timeout, as bgworker.c sets it, for the answer. */
+/* The keeper's lock_timeout, as queuebgworker.c sets it, for the answer. */
 #define FIB_KEEPER_LOCK_TIMEOUT_MS	1000
 
 #define FIB_TAKE_MAX			64
@@ -235,7 +236,7 @@ fib_keeper_round(MemoryContext loop_context, bool include_hits)
 /*
  * fib_keeper_requeue_orphans requeues the jobs left running by compute
  * workers that are gone; those whose worker left a quit marker (see
- * bgworker.c) do not count the attempt.  The markers are removed once that
+ * queuebgworker.c) do not count the attempt.  The markers are removed once that
  * is committed.
  */
 static void
