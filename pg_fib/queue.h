@@ -44,7 +44,7 @@ typedef enum FibOutcome
 	FIB_OUTCOME_WRONG_DATABASE, /* posted from another database */
 	FIB_OUTCOME_NOT_INSTALLED,	/* no pg_fib in pg_fib.database */
 	FIB_OUTCOME_WRONG_VERSION,	/* the installed version is not the library's */
-	FIB_OUTCOME_UNSAFE_SCHEMA,	/* the schema's owner is not a superuser */
+	FIB_OUTCOME_UNSAFE_SCHEMA,	/* the owner of schema count is not a superuser */
 	FIB_OUTCOME_ERROR			/* anything else; the keeper logged it */
 } FibOutcome;
 
@@ -197,6 +197,20 @@ typedef struct FibQueued
 extern void pg_fib_find_schema(FibSchema *schema);
 extern void pg_fib_schema_of(Oid namespace, FibSchema *schema);
 extern void pg_fib_check_schema_owner(Oid namespace);
+extern void pg_fib_report_unsafe_schema(int elevel, Oid namespace);
+
+/*
+ * The refusal of a schema not owned by a superuser, worded once: pg_fib's
+ * keeper, workers and upkeep run as a superuser there, and its owner could
+ * replace what they run.  pg_fib_report_unsafe_schema raises it; the
+ * command pg_cron runs (sqljobs.c) raises it in SQL with the same words.
+ * Neither contains a single quote or a percent sign, so that both fit in a
+ * SQL literal and a format.
+ */
+#define PG_FIB_UNSAFE_SCHEMA_MESSAGE \
+	"the schema of extension \"pg_fib\" is not owned by a superuser"
+#define PG_FIB_UNSAFE_SCHEMA_HINT \
+	"Make a superuser own the schema (ALTER SCHEMA ... OWNER TO), or install pg_fib in a schema only superusers own."
 extern void pg_fib_jobs_request(const FibSchema *schema, FibTakenRequest *req,
 								FibQueued *queued);
 extern void pg_fib_jobs_memoize(const FibSchema *schema, uint64 absn, FibQueued *queued);
@@ -235,6 +249,14 @@ extern void pg_fib_fair_queued(const NameData *role, const char *requester,
 extern void pg_fib_fair_forget(void);
 
 /* queuebgworker.c */
+
+/*
+ * The keeper's lock_timeout: how long it waits for a job's row that a
+ * caller's transaction holds before it answers FIB_OUTCOME_LOCKED, which
+ * tells the caller this number.
+ */
+#define PG_FIB_KEEPER_LOCK_TIMEOUT_MS	1000
+
 extern bool pg_fib_is_background_worker;
 extern void pg_fib_register_workers(void);
 extern void pg_fib_bgworker_start(bool keeper);

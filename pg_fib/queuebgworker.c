@@ -202,7 +202,8 @@ fib_fix_settings(bool keeper)
 
 	for (i = 0; i < lengthof(settings); i++)
 		SetConfigOption(settings[i][0], settings[i][1], PGC_SUSET, PGC_S_OVERRIDE);
-	SetConfigOption("lock_timeout", keeper ? "1s" : "0", PGC_SUSET, PGC_S_OVERRIDE);
+	SetConfigOption("lock_timeout", keeper ? CppAsString2(PG_FIB_KEEPER_LOCK_TIMEOUT_MS) "ms" : "0",
+					PGC_SUSET, PGC_S_OVERRIDE);
 	/* a job committed is durable, as fib_request() promised; stricter stays */
 	if (strcmp(GetConfigOption("synchronous_commit", false, false), "off") == 0)
 		SetConfigOption("synchronous_commit", "on", PGC_SUSET, PGC_S_OVERRIDE);

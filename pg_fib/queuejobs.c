@@ -130,15 +130,25 @@ pg_fib_find_schema(FibSchema *schema)
 void
 pg_fib_check_schema_owner(Oid namespace)
 {
-	Oid			owner = fib_schema_owner(namespace);
+	if (!superuser_arg(fib_schema_owner(namespace)))
+		pg_fib_report_unsafe_schema(ERROR, namespace);
+}
 
-	if (!superuser_arg(owner))
-		ereport(ERROR,
-				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
-				 errmsg("the schema of extension \"pg_fib\" is not owned by a superuser"),
-				 errdetail("Schema \"%s\" is owned by role \"%s\", who could replace what pg_fib runs as a superuser there.",
-						   get_namespace_name(namespace), GetUserNameFromId(owner, false)),
-				 errhint("Make a superuser own the schema (ALTER SCHEMA ... OWNER TO), or install pg_fib in a schema only superusers own.")));
+/*
+ * pg_fib_report_unsafe_schema reports at elevel that the schema namespace
+ * is not owned by a superuser, naming its owner: the one place the refusal
+ * is raised in C, for the keeper's log (WARNING) and every caller (ERROR).
+ */
+void
+pg_fib_report_unsafe_schema(int elevel, Oid namespace)
+{
+	ereport(elevel,
+			(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+			 errmsg(PG_FIB_UNSAFE_SCHEMA_MESSAGE),
+			 errdetail("Schema \"%s\" is owned by role \"%s\", who could replace what pg_fib runs as a superuser there.",
+					   get_namespace_name(namespace),
+					   GetUserNameFromId(fib_schema_owner(namespace), false)),
+			 errhint(PG_FIB_UNSAFE_SCHEMA_HINT)));
 }
 
 /*

@@ -47,9 +47,6 @@
 /* How often it measures the memo, besides the workers' own count. */
 #define FIB_MEMO_MEASURE_MS		60000
 
-/* The keeper's lock_timeout, as queuebgworker.c sets it, for the answer. */
-#define FIB_KEEPER_LOCK_TIMEOUT_MS	1000
-
 #define FIB_TAKE_MAX			64
 
 /* What the keeper last reported of pg_fib's schema, to say it once. */
@@ -69,13 +66,7 @@ fib_keeper_schema(FibSchema *schema)
 	fib_reported_status = schema->status;
 	fib_reported_namespace = schema->namespace;
 	if (schema->status == FIB_OUTCOME_UNSAFE_SCHEMA)
-		ereport(WARNING,
-				(errmsg("pg_fib keeper does not work in schema \"%s\": it is not owned by a superuser",
-						get_namespace_name(schema->namespace)),
-				 errdetail("Schema \"%s\" is owned by role \"%s\", who could replace what pg_fib runs as a superuser there.",
-						   get_namespace_name(schema->namespace),
-						   GetUserNameFromId(schema->owner, false)),
-				 errhint("Make a superuser own the schema (ALTER SCHEMA ... OWNER TO), or install pg_fib in a schema only superusers own.")));
+		pg_fib_report_unsafe_schema(WARNING, schema->namespace);
 	else if (schema->status == FIB_OUTCOME_WRONG_VERSION)
 		ereport(WARNING,
 				(errmsg("pg_fib keeper does not work with extension \"pg_fib\" in database \"%s\": it needs an update",
@@ -170,7 +161,11 @@ fib_keeper_write(FibTakenRequest *requests, int nrequests, uint64 *memoize, int 
 	{
 		pg_fib_commit();
 		for (i = 0; i < nrequests; i++)
+		{
 			requests[i].answer.outcome = schema.status;
+			/* the schema, for the caller's message */
+			requests[i].answer.count = (int64) schema.namespace;
+		}
 		return;
 	}
 
@@ -183,7 +178,7 @@ fib_keeper_write(FibTakenRequest *requests, int nrequests, uint64 *memoize, int 
 		if (sqlerrcode == ERRCODE_LOCK_NOT_AVAILABLE)
 		{
 			requests[i].answer.outcome = FIB_OUTCOME_LOCKED;
-			requests[i].answer.limit = FIB_KEEPER_LOCK_TIMEOUT_MS;
+			requests[i].answer.limit = PG_FIB_KEEPER_LOCK_TIMEOUT_MS;
 		}
 		else if (sqlerrcode != 0)
 			requests[i].answer.outcome = FIB_OUTCOME_ERROR;

@@ -132,11 +132,7 @@ fib_report(uint64 absn, const char *requester, const FibAnswer *answer, bool kee
 					 errhint("Run ALTER EXTENSION pg_fib UPDATE in database \"%s\".", pg_fib_database)));
 			break;
 		case FIB_OUTCOME_UNSAFE_SCHEMA:
-			ereport(ERROR,
-					(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
-					 errmsg("the schema of extension \"pg_fib\" is not owned by a superuser"),
-					 errdetail("The pg_fib keeper and workers run as a superuser; the owner of the schema could replace what they run, so they do not work there."),
-					 errhint("Make a superuser own the schema (ALTER SCHEMA ... OWNER TO), or install pg_fib in a schema only superusers own.")));
+			pg_fib_report_unsafe_schema(ERROR, (Oid) answer->count);
 			break;
 		case FIB_OUTCOME_ERROR:
 			ereport(ERROR,
