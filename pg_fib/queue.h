@@ -72,10 +72,15 @@ extern void pg_fib_count_inline(double ms);
 extern void pg_fib_inline_totals(int64 *count, double *ms);
 
 /* queueshmem.c: the keeper's side */
-typedef struct FibTakenRequest
+
+/*
+ * A request as a caller posts it in its slot (queueshmem.c) and the keeper
+ * takes it, whole, with the answer the keeper writes back: its fields are
+ * written once, here.
+ */
+typedef struct FibRequest
 {
-	int			slot;
-	uint64		generation;
+	uint64		generation;		/* of the slot, to drop an abandoned answer */
 	Oid			database;
 	uint64		n;
 	NameData	role;
@@ -83,6 +88,13 @@ typedef struct FibTakenRequest
 	int			max_per_role;
 	int			max_per_requester;
 	FibAnswer	answer;
+} FibRequest;
+
+/* A request the keeper took, and the slot it answers into. */
+typedef struct FibTakenRequest
+{
+	int			slot;
+	FibRequest	request;
 } FibTakenRequest;
 
 typedef struct FibHint
@@ -163,6 +175,7 @@ extern bool pg_fib_job_read(Oid namespace, int64 n, FibJobRow *row);
 extern void pg_fib_release_read_locks(void);
 extern const char *pg_fib_table_locked_by_me(Oid namespace);
 extern bool pg_fib_memo_job_read(Oid namespace, int64 n, FibJobRow *row);
+extern void pg_fib_done_row(FibJobRow *row, int64 n, int64 digits);
 extern void pg_fib_delete_row(Relation rel, uint64 absn);
 extern FibDigit *pg_fib_memo_or_inline(Oid namespace, int64 n, size_t *ndigits);
 
@@ -211,7 +224,7 @@ extern void pg_fib_report_unsafe_schema(int elevel, Oid namespace);
 	"the schema of extension \"pg_fib\" is not owned by a superuser"
 #define PG_FIB_UNSAFE_SCHEMA_HINT \
 	"Make a superuser own the schema (ALTER SCHEMA ... OWNER TO), or install pg_fib in a schema only superusers own."
-extern void pg_fib_jobs_request(const FibSchema *schema, FibTakenRequest *req,
+extern void pg_fib_jobs_request(const FibSchema *schema, FibRequest *req,
 								FibQueued *queued);
 extern void pg_fib_jobs_memoize(const FibSchema *schema, uint64 absn, FibQueued *queued);
 extern void pg_fib_jobs_count_hits(const FibSchema *schema, const FibHint *hint);

@@ -295,7 +295,7 @@ fib_jobs_head(int column, int64 *start_tag)
  * jobs waiting, kept up to date across a batch.
  */
 void
-pg_fib_jobs_request(const FibSchema *schema, FibTakenRequest *req, FibQueued *queued)
+pg_fib_jobs_request(const FibSchema *schema, FibRequest *req, FibQueued *queued)
 {
 	Oid			types[5] = {INT8OID, NAMEOID, TEXTOID, INT8OID, INT8OID};
 	Datum		values[5];

@@ -125,7 +125,7 @@ fib_keeper_try(FibKeeperStep step, const FibSchema *schema, void *arg, FibQueued
 static void
 fib_keeper_request(const FibSchema *schema, void *arg, FibQueued *queued)
 {
-	pg_fib_jobs_request(schema, (FibTakenRequest *) arg, queued);
+	pg_fib_jobs_request(schema, &((FibTakenRequest *) arg)->request, queued);
 }
 
 /* fib_keeper_memoize is the step that writes one memoize hint. */
@@ -162,9 +162,9 @@ fib_keeper_write(FibTakenRequest *requests, int nrequests, uint64 *memoize, int 
 		pg_fib_commit();
 		for (i = 0; i < nrequests; i++)
 		{
-			requests[i].answer.outcome = schema.status;
+			requests[i].request.answer.outcome = schema.status;
 			/* the schema, for the caller's message */
-			requests[i].answer.count = (int64) schema.namespace;
+			requests[i].request.answer.count = (int64) schema.namespace;
 		}
 		return;
 	}
@@ -177,11 +177,11 @@ fib_keeper_write(FibTakenRequest *requests, int nrequests, uint64 *memoize, int 
 
 		if (sqlerrcode == ERRCODE_LOCK_NOT_AVAILABLE)
 		{
-			requests[i].answer.outcome = FIB_OUTCOME_LOCKED;
-			requests[i].answer.limit = PG_FIB_KEEPER_LOCK_TIMEOUT_MS;
+			requests[i].request.answer.outcome = FIB_OUTCOME_LOCKED;
+			requests[i].request.answer.limit = PG_FIB_KEEPER_LOCK_TIMEOUT_MS;
 		}
 		else if (sqlerrcode != 0)
-			requests[i].answer.outcome = FIB_OUTCOME_ERROR;
+			requests[i].request.answer.outcome = FIB_OUTCOME_ERROR;
 	}
 	for (i = 0; i < nmemoize; i++)
 		(void) fib_keeper_try(fib_keeper_memoize, &schema, &memoize[i], &queued);
@@ -221,7 +221,7 @@ fib_keeper_round(MemoryContext loop_context, bool include_hits)
 
 		(void) pg_fib_recover(loop_context, "pg_fib keeper writing requests");
 		for (i = 0; i < nrequests; i++)
-			requests[i].answer.outcome = FIB_OUTCOME_ERROR;
+			requests[i].request.answer.outcome = FIB_OUTCOME_ERROR;
 	}
 	PG_END_TRY();
 	pg_fib_answer_requests(requests, nrequests);

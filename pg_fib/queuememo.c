@@ -315,24 +315,52 @@ fib_read_job_row(TupleTableSlot *slot, void *arg)
 	row->state = pg_fib_job_state_from_name(TextDatumGetCString(row->values[Anum_fib_jobs_state - 1]));
 }
 
-/* fib_read_memo_row fills a FibJobRow for a memo row without a job: done. */
+/*
+ * pg_fib_done_row fills row as a done job of F(n) whose value has digits
+ * decimal digits, with nothing else known (finished_at, compute_ms NULL):
+ * the one place a done row is made up rather than read from fib_jobs, for
+ * a memo row read as a job and for a value computed inline (sqljobs.c).
+ */
+void
+pg_fib_done_row(FibJobRow *row, int64 n, int64 digits)
+{
+	memset(row->nulls, true, sizeof(row->nulls));
+	row->state = FIB_JOB_DONE;
+	row->memoized = false;
+	row->values[Anum_fib_jobs_n - 1] = Int64GetDatum(n);
+	row->nulls[Anum_fib_jobs_n - 1] = false;
+	row->values[Anum_fib_jobs_state - 1] = CStringGetTextDatum(pg_fib_job_state_name(FIB_JOB_DONE));
+	row->nulls[Anum_fib_jobs_state - 1] = false;
+	row->values[Anum_fib_jobs_progress - 1] = Float8GetDatum(1.0);
+	row->nulls[Anum_fib_jobs_progress - 1] = false;
+	row->values[Anum_fib_jobs_digits - 1] = Int64GetDatum(digits);
+	row->nulls[Anum_fib_jobs_digits - 1] = false;
+}
+
+/* What fib_read_memo_row fills: a job row of F(n). */
+typedef struct FibMemoJobArg
+{
+	FibJobRow  *row;
+	int64		n;
+} FibMemoJobArg;
+
+/*
+ * fib_read_memo_row fills a done job row from a memo row (finished_at is
+ * when the value was computed).
+ */
 static void
 fib_read_memo_row(TupleTableSlot *slot, void *arg)
 {
-	FibJobRow  *row = (FibJobRow *) arg;
+	FibMemoJobArg *memo_job = (FibMemoJobArg *) arg;
+	FibJobRow  *row = memo_job->row;
 
-	memset(row->nulls, true, sizeof(row->nulls));
-	row->values[Anum_fib_jobs_state - 1] = CStringGetTextDatum(pg_fib_job_state_name(FIB_JOB_DONE));
-	row->values[Anum_fib_jobs_progress - 1] = Float8GetDatum(1.0);
-	row->values[Anum_fib_jobs_digits - 1] = slot->tts_values[Anum_fib_memo_digits - 1];
+	pg_fib_done_row(row, memo_job->n,
+					DatumGetInt64(slot->tts_values[Anum_fib_memo_digits - 1]));
+	row->memoized = true;
 	row->values[Anum_fib_jobs_finished_at - 1] = slot->tts_values[Anum_fib_memo_computed_at - 1];
 	row->values[Anum_fib_jobs_compute_ms - 1] = slot->tts_values[Anum_fib_memo_compute_ms - 1];
-	row->nulls[Anum_fib_jobs_state - 1] = false;
-	row->nulls[Anum_fib_jobs_progress - 1] = false;
-	row->nulls[Anum_fib_jobs_digits - 1] = false;
 	row->nulls[Anum_fib_jobs_finished_at - 1] = false;
 	row->nulls[Anum_fib_jobs_compute_ms - 1] = false;
-	row->state = FIB_JOB_DONE;
 }
 
 /*
@@ -342,13 +370,10 @@ fib_read_memo_row(TupleTableSlot *slot, void *arg)
 bool
 pg_fib_memo_job_read(Oid namespace, int64 n, FibJobRow *row)
 {
-	if (!fib_read_row(namespace, &fib_memo_table, "fib_memo", pg_fib_abs(n),
-					  fib_read_memo_row, row))
-		return false;
-	row->memoized = true;
-	row->values[Anum_fib_jobs_n - 1] = Int64GetDatum(n);
-	row->nulls[Anum_fib_jobs_n - 1] = false;
-	return true;
+	FibMemoJobArg memo_job = {row, n};
+
+	return fib_read_row(namespace, &fib_memo_table, "fib_memo", pg_fib_abs(n),
+						fib_read_memo_row, &memo_job);
 }
 
 /*
@@ -420,10 +445,7 @@ pg_fib_job_read(Oid namespace, int64 n, FibJobRow *row)
 	if (fib_read_row(namespace, &fib_jobs_table, "fib_jobs", absn, fib_read_job_row, row))
 		row->memoized = fib_read_row(namespace, &fib_memo_table, "fib_memo", absn,
 									 NULL, NULL);
-	else if (fib_read_row(namespace, &fib_memo_table, "fib_memo", absn,
-						  fib_read_memo_row, row))
-		row->memoized = true;
-	else
+	else if (!pg_fib_memo_job_read(namespace, n, row))
 		return false;
 
 	row->values[Anum_fib_jobs_n - 1] = Int64GetDatum(n);

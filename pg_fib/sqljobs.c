@@ -96,17 +96,7 @@ fib_sync_row(Oid namespace, int64 n, FibJobRow *row)
 	if (pg_fib_abs(n) >= (uint64) pg_fib_memo_min_n &&
 		pg_fib_memo_job_read(namespace, n, row))
 		return;
-	memset(row->nulls, true, sizeof(row->nulls));
-	row->memoized = false;
-	row->state = FIB_JOB_DONE;
-	row->values[Anum_fib_jobs_n - 1] = Int64GetDatum(n);
-	row->nulls[Anum_fib_jobs_n - 1] = false;
-	row->values[Anum_fib_jobs_state - 1] = CStringGetTextDatum(pg_fib_job_state_name(FIB_JOB_DONE));
-	row->nulls[Anum_fib_jobs_state - 1] = false;
-	row->values[Anum_fib_jobs_progress - 1] = Float8GetDatum(1.0);
-	row->nulls[Anum_fib_jobs_progress - 1] = false;
-	row->values[Anum_fib_jobs_digits - 1] = Int64GetDatum(fib_inline_digits(pg_fib_abs(n)));
-	row->nulls[Anum_fib_jobs_digits - 1] = false;
+	pg_fib_done_row(row, n, fib_inline_digits(pg_fib_abs(n)));
 }
 
 /* fib_row_datum returns row as a datum of the function's fib_job type. */
