@@ -19,6 +19,9 @@ OBJS = \
 	pg_fib/sqlfib.o pg_fib/sqlseries.o pg_fib/sqljobs.o \
 	pg_fib/pg_fib.o
 
+# PostgreSQL contrib's way: a base install script (pg_fib--1.0.sql) and an
+# upgrade script per version bump, each object written once; CREATE
+# EXTENSION of the current version runs the base script and then the chain.
 DATA = $(wildcard sql/pg_fib--*.sql)
 
 SHLIB_LINK += -lmpfr -lgmp
@@ -53,6 +56,13 @@ PG_CONFIG ?= pg_config
 PGXS := $(shell $(PG_CONFIG) --pgxs 2>/dev/null)
 ifneq ($(wildcard $(PGXS)),)
 include $(PGXS)
+
+# An install script of the current version that an older tree installed
+# would take precedence over the chain: install removes it.
+.PHONY: install-remove-stale
+install: install-remove-stale
+install-remove-stale:
+	rm -f '$(DESTDIR)$(datadir)/extension/$(EXTENSION)--$(EXTVERSION).sql'
 else
 # On a machine without postgresql-server-dev-15 yet, only the project
 # targets work: "make test" installs it (deploy/install-deps.sh) and then
