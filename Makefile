@@ -16,7 +16,7 @@ OBJS = \
 	pg_fib/queuerequest.o pg_fib/queuememo.o pg_fib/queuejobs.o \
 	pg_fib/queuefair.o pg_fib/queuebgworker.o pg_fib/queuekeeper.o \
 	pg_fib/queueworker.o \
-	pg_fib/sqlfib.o pg_fib/sqlseries.o pg_fib/sqljobs.o \
+	pg_fib/sqlfib.o pg_fib/sqlseries.o pg_fib/sqljobs.o pg_fib/sqlabout.o \
 	pg_fib/pg_fib.o
 
 # PostgreSQL contrib's way: a base install script (pg_fib--1.0.sql) and an

@@ -68,6 +68,11 @@ extern void pg_fib_arena_end(FibArena *arena);
 extern void pg_fib_compute(mpz_t result, int64 n,
 						   FibProgressCallback progress, void *progress_arg);
 
+/* fibabout.c */
+extern uint64 pg_fib_about_digits(uint64 absn);
+extern text *pg_fib_about_leading(uint64 absn, int k);
+extern text *pg_fib_about_trailing(uint64 absn, int k);
+
 /* fibdecimal.c */
 extern FibDigit *pg_fib_mpz_to_digits(const mpz_t value, size_t *ndigits,
 									  FibProgressCallback progress,

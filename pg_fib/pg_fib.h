@@ -16,7 +16,8 @@
  *	 fibnumeric.c	conversion to numeric
  *	 fibmod.c		modular Fibonacci numbers in machine integers
  *	 fibdigits.c	addition and subtraction of base-10000 numbers in place
- *	 fibabout.c		fib_digits(), fib_leading(), fib_trailing() for every n
+ *	 fibabout.c		the digit count, leading and trailing digits of F(n)
+ *					for every n, without F(n)
  *
  * The settings, header settings.h:
  *	 settings.c		the configuration variables, their defaults defined once
@@ -45,6 +46,7 @@
  *	 sqlseries.c	fib_series_values(): runs of consecutive F(n)
  *	 sqljobs.c		fib_text(), fib_request(), fib_status(), fib_wait(),
  *					fib_maintain() and the restore trigger
+ *	 sqlabout.c		fib_digits(), fib_leading(), fib_trailing()
  *
  * pg_fib.c's _PG_init only calls each subsystem's initialisation.
  * "make layout-check" prints which file uses which and fails on a circle
