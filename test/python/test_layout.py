@@ -4,7 +4,7 @@ the queue or the SQL-callable functions; the queue (queue*.c, queue.h) uses
 nothing of the SQL-callable functions (sql*.c, sqlfuncs.h).  A file "uses"
 another when it names a function or variable the other defines; no file uses
 one that uses it back, however indirectly, and no header includes one that
-includes it back.  A function or variable used in one file only is static
+includes it back.  SQL-callable functions live in sql*.c.  A function or variable used in one file only is static
 there.
 
 Read from the sources, so no build is needed.  Run alone (or "make
@@ -163,6 +163,9 @@ def problems(files):
             for header in sorted(closure(inc, name)):
                 if NOT_FOR_ARITHMETIC.search(header):
                     found.append(f"{name}, of the arithmetic, includes {header}")
+    for name, text in files.items():
+        if layer(name) not in ("sql", "pg_fib") and "PG_FUNCTION_INFO_V1" in strip(text):
+            found.append(f"{name} defines a SQL-callable function: those live in sql*.c")
     used_elsewhere = {sym for edges in graph.values() for syms in edges.values() for sym in syms}
     for sym, (name, static) in sorted(defs.items()):
         if static is False and sym not in used_elsewhere and not ENTRY_POINT.match(sym):
@@ -194,7 +197,7 @@ def test_the_check_can_fail():
                                                           ["b", "c", "a", "b"],
                                                           ["c", "a", "b", "c"]]
     files = {
-        "fibx.c": '#include "fibx.h"\n#include "queue.h"\nint\nfib_x(void)\n{\n\treturn queue_y();\n}\n',
+        "fibx.c": '#include "fibx.h"\n#include "queue.h"\nPG_FUNCTION_INFO_V1(fib_x);\nint\nfib_x(void)\n{\n\treturn queue_y();\n}\n',
         "fibx.h": "extern int fib_x(void);\n",
         "queue.h": "extern int queue_y(void);\n",
         "queuey.c": '#include "queue.h"\nint\nqueue_y(void)\n{\n\treturn fib_x() + queue_z();\n}\n'
@@ -205,6 +208,7 @@ def test_the_check_can_fail():
     assert "fibx.c (fib) uses queuey.c (queue): queue_y" in found
     assert "fibx.c, of the arithmetic, includes queue.h" in found
     assert "queue_z is used in queuey.c only: make it static" in found
+    assert "fibx.c defines a SQL-callable function: those live in sql*.c" in found
 
 
 if __name__ == "__main__":
