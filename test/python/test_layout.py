@@ -4,7 +4,9 @@ the queue or the SQL-callable functions; the queue (queue*.c, queue.h) uses
 nothing of the SQL-callable functions (sql*.c, sqlfuncs.h).  A file "uses"
 another when it names a function or variable the other defines; no file uses
 one that uses it back, however indirectly, and no header includes one that
-includes it back.  SQL-callable functions live in sql*.c.  A function or variable used in one file only is static
+includes it back.  SQL-callable functions live in sql*.c; every exported
+function or variable is declared in a header, and every declaration has a
+definition.  A function or variable used in one file only is static
 there.
 
 Read from the sources, so no build is needed.  Run alone (or "make
@@ -163,6 +165,15 @@ def problems(files):
             for header in sorted(closure(inc, name)):
                 if NOT_FOR_ARITHMETIC.search(header):
                     found.append(f"{name}, of the arithmetic, includes {header}")
+    declared = set()
+    for name, text in files.items():
+        if name.endswith(".h"):
+            declared |= set(re.findall(r"extern[^;(]*?\b(\w+)\s*[(;]", strip(text)))
+    for sym in sorted(declared - set(defs)):
+        found.append(f"{sym} is declared in a header but defined in no file")
+    for sym, (name, static) in sorted(defs.items()):
+        if static is False and sym not in declared and not ENTRY_POINT.match(sym):
+            found.append(f"{sym} of {name} is declared in no header")
     for name, text in files.items():
         if layer(name) not in ("sql", "pg_fib") and "PG_FUNCTION_INFO_V1" in strip(text):
             found.append(f"{name} defines a SQL-callable function: those live in sql*.c")
@@ -199,7 +210,7 @@ def test_the_check_can_fail():
     files = {
         "fibx.c": '#include "fibx.h"\n#include "queue.h"\nPG_FUNCTION_INFO_V1(fib_x);\nint\nfib_x(void)\n{\n\treturn queue_y();\n}\n',
         "fibx.h": "extern int fib_x(void);\n",
-        "queue.h": "extern int queue_y(void);\n",
+        "queue.h": "extern int queue_y(void);\nextern int queue_gone(void);\n",
         "queuey.c": '#include "queue.h"\nint\nqueue_y(void)\n{\n\treturn fib_x() + queue_z();\n}\n'
                     "int\nqueue_z(void)\n{\n\treturn 0;\n}\n",
     }
@@ -209,6 +220,7 @@ def test_the_check_can_fail():
     assert "fibx.c, of the arithmetic, includes queue.h" in found
     assert "queue_z is used in queuey.c only: make it static" in found
     assert "fibx.c defines a SQL-callable function: those live in sql*.c" in found
+    assert "queue_gone is declared in a header but defined in no file" in found
 
 
 if __name__ == "__main__":
