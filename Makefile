@@ -5,27 +5,23 @@ EXTENSION = pg_fib
 EXTVERSION = 1.1
 
 MODULE_big = pg_fib
+# One line per subsystem, from the bottom layer up (pg_fib/pg_fib.h maps them):
+# the arithmetic (fib*), the settings, the queue (queue*), the SQL-callable
+# functions (sql*).
 OBJS = \
-	pg_fib/pg_fib.o \
+	pg_fib/fibcore.o pg_fib/fibdecimal.o pg_fib/fibnumeric.o pg_fib/fibmod.o \
+	pg_fib/fibdigits.o pg_fib/fibabout.o \
 	pg_fib/settings.o \
-	pg_fib/fibcore.o \
-	pg_fib/fibdecimal.o \
-	pg_fib/fibnumeric.o \
-	pg_fib/fibmod.o \
-	pg_fib/fibdigits.o \
-	pg_fib/fibabout.o \
-	pg_fib/shmem.o \
-	pg_fib/request.o \
-	pg_fib/memo.o \
-	pg_fib/jobs.o \
-	pg_fib/fairtags.o \
-	pg_fib/bgworker.o \
-	pg_fib/keeper.o \
-	pg_fib/worker.o \
-	pg_fib/fibfuncs.o \
-	pg_fib/fibseries.o \
-	pg_fib/jobfuncs.o
+	pg_fib/queuestate.o pg_fib/queuevalue.o pg_fib/queueshmem.o \
+	pg_fib/queuerequest.o pg_fib/queuememo.o pg_fib/queuejobs.o \
+	pg_fib/queuefair.o pg_fib/queuebgworker.o pg_fib/queuekeeper.o \
+	pg_fib/queueworker.o \
+	pg_fib/sqlfib.o pg_fib/sqlseries.o pg_fib/sqljobs.o pg_fib/sqlabout.o \
+	pg_fib/pg_fib.o
 
+# PostgreSQL contrib's way: a base install script (pg_fib--1.0.sql) and an
+# upgrade script per version bump, each object written once; CREATE
+# EXTENSION of the current version runs the base script and then the chain.
 DATA = $(wildcard sql/pg_fib--*.sql)
 
 SHLIB_LINK += -lmpfr -lgmp
@@ -64,6 +60,13 @@ ifeq ($(MAKECMDGOALS),check)
 # PostgreSQL's source tree) would be overridden here with a warning.
 else ifneq ($(wildcard $(PGXS)),)
 include $(PGXS)
+
+# An install script of the current version that an older tree installed
+# would take precedence over the chain: install removes it.
+.PHONY: install-remove-stale
+install: install-remove-stale
+install-remove-stale:
+	rm -f '$(DESTDIR)$(datadir)/extension/$(EXTENSION)--$(EXTVERSION).sql'
 else
 # On a machine without postgresql-server-dev-15 yet, only the project
 # targets work: "make test" installs it (deploy/install-deps.sh) and then
@@ -73,7 +76,14 @@ all install installcheck:
 	@exit 1
 endif
 
-.PHONY: test check bench bench-about bench-series bench-versions installcheck-queue
+.PHONY: test check bench bench-about bench-series bench-versions installcheck-queue layout-check
+
+# layout-check prints which C file uses which and which includes which, and
+# fails on a circle, a file using a layer above its own, or a function used
+# in one file only that is not static (test/python/test_layout.py, which
+# "make test" also runs).
+layout-check:
+	/usr/bin/python3 test/python/test_layout.py
 
 # installcheck-queue runs the queue_*.spec isolation specs in the workers'
 # database; test/run-tests.sh calls it after installcheck.

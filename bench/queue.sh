@@ -38,7 +38,7 @@ THROUGHPUT_JOBS=${THROUGHPUT_JOBS:-1000}
 THROUGHPUT_TIMEOUT=${THROUGHPUT_TIMEOUT:-300}
 CLAIM_ROUNDS=${CLAIM_ROUNDS:-5}
 CLAIMS=${CLAIMS:-1000}
-CLAIM_BASE=${CLAIM_BASE:-$(git log --reverse --format=%H -S"fib_jobs_claim_sql" -- pg_fib/jobs.c | head -n 1)^}
+CLAIM_BASE=${CLAIM_BASE:-$(git log --reverse --format=%H -S"fib_jobs_claim_sql" -- pg_fib/queuejobs.c | head -n 1)^}
 BIG_NS=${BIG_NS:-"10000000 100000000"}
 BIG_RUNS=${BIG_RUNS:-3}
 HIT_NS=${HIT_NS:-"10000 100000 627177"}

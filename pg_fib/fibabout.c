@@ -4,7 +4,8 @@
  *	  The digit count, the leading and the trailing decimal digits of F(n)
  *	  for every bigint n, without building F(n).
  *
- * fib_digits(n), fib_leading(n, k) and fib_trailing(n, k) answer for
+ * pg_fib_about_digits, pg_fib_about_leading and pg_fib_about_trailing (for
+ * fib_digits(n), fib_leading(n, k) and fib_trailing(n, k), sqlabout.c) answer for
  * |F(n)| (F(-n) = +-F(n)), in time that grows with log |n|, and with k.
  * Write N = |n|.
  *
@@ -113,19 +114,11 @@
 
 #include <mpfr.h>
 
-#include "fmgr.h"
 #include "miscadmin.h"
 #include "utils/builtins.h"
 #include "utils/memutils.h"
 
-#include "pg_fib.h"
-
-PG_FUNCTION_INFO_V1(pg_fib_fib_digits);
-PG_FUNCTION_INFO_V1(pg_fib_fib_leading);
-PG_FUNCTION_INFO_V1(pg_fib_fib_trailing);
-
-/* The most digits fib_leading and fib_trailing return. */
-#define FIB_ABOUT_MAX_K			10000
+#include "fib.h"
 
 /*
  * Up to this N, fib_leading builds F(N) (at most 1672 digits) and prints
@@ -174,24 +167,6 @@ about_arena_end(FibArena *arena)
 {
 	mpfr_mp_memory_cleanup();
 	pg_fib_arena_end(arena);
-}
-
-/*
- * about_check_k refuses a digit count k outside 1..FIB_ABOUT_MAX_K for
- * function, which returns the "first" or "last" digits.
- */
-static void
-about_check_k(int32 k, const char *function, const char *which)
-{
-	if (k < 1 || k > FIB_ABOUT_MAX_K)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("digit count must be between 1 and %d, got %d",
-						FIB_ABOUT_MAX_K, k),
-				 errdetail("%s(n, k) returns the %s k decimal digits of |F(n)|, for 1 <= k <= %d.",
-						   function, which, FIB_ABOUT_MAX_K),
-				 errhint("Pass a k between 1 and %d; fib_digits(n) gives the number of digits of F(n), and fib_text(n) all of them.",
-						 FIB_ABOUT_MAX_K)));
 }
 
 /*
@@ -463,11 +438,11 @@ about_ziv(uint64 absn, int k, mpz_t leading)
 }
 
 /*
- * about_digit_count returns the number of decimal digits of F(absn)
+ * pg_fib_about_digits returns the number of decimal digits of F(absn)
  * (1 for F(0) = 0).
  */
-static uint64
-about_digit_count(uint64 absn)
+uint64
+pg_fib_about_digits(uint64 absn)
 {
 	FibArena	arena;
 	volatile uint64 count = 0;
@@ -489,11 +464,11 @@ about_digit_count(uint64 absn)
 }
 
 /*
- * about_leading returns the first k digits of F(absn) (all of them when it
+ * pg_fib_about_leading returns the first k digits of F(absn) (all of them when it
  * has fewer) as text, in the caller's memory context.
  */
-static text *
-about_leading(uint64 absn, int k)
+text *
+pg_fib_about_leading(uint64 absn, int k)
 {
 	FibArena	arena;
 	text	   *volatile result = NULL;
@@ -655,12 +630,12 @@ about_trailing_gmp(uint64 absn, int k, char *buf, int width)
 }
 
 /*
- * about_trailing returns the last k digits of F(absn), zero-padded to k
+ * pg_fib_about_trailing returns the last k digits of F(absn), zero-padded to k
  * digits or to all of F(absn)'s digits when it has fewer, as text in the
  * caller's memory context.
  */
-static text *
-about_trailing(uint64 absn, int k)
+text *
+pg_fib_about_trailing(uint64 absn, int k)
 {
 	int			width = k;
 	char	   *buf;
@@ -670,7 +645,7 @@ about_trailing(uint64 absn, int k)
 	 * bound; below it, ask.
 	 */
 	if (absn <= (uint64) (k + 1) * 10000 / 2089 + 1)
-		width = (int) Min(about_digit_count(absn), (uint64) k);
+		width = (int) Min(pg_fib_about_digits(absn), (uint64) k);
 
 	buf = palloc(width + 1);
 	if (k <= 18)
@@ -686,43 +661,4 @@ about_trailing(uint64 absn, int k)
 	else
 		about_trailing_gmp(absn, k, buf, width);
 	return cstring_to_text_with_len(buf, width);
-}
-
-/*
- * pg_fib_fib_digits implements fib_digits(n bigint) RETURNS bigint.
- */
-Datum
-pg_fib_fib_digits(PG_FUNCTION_ARGS)
-{
-	int64		n = PG_GETARG_INT64(0);
-
-	PG_RETURN_INT64((int64) about_digit_count(pg_fib_abs(n)));
-}
-
-/*
- * pg_fib_fib_leading implements fib_leading(n bigint, k integer) RETURNS
- * text.
- */
-Datum
-pg_fib_fib_leading(PG_FUNCTION_ARGS)
-{
-	int64		n = PG_GETARG_INT64(0);
-	int32		k = PG_GETARG_INT32(1);
-
-	about_check_k(k, "fib_leading", "first");
-	PG_RETURN_TEXT_P(about_leading(pg_fib_abs(n), k));
-}
-
-/*
- * pg_fib_fib_trailing implements fib_trailing(n bigint, k integer) RETURNS
- * text.
- */
-Datum
-pg_fib_fib_trailing(PG_FUNCTION_ARGS)
-{
-	int64		n = PG_GETARG_INT64(0);
-	int32		k = PG_GETARG_INT32(1);
-
-	about_check_k(k, "fib_trailing", "last");
-	PG_RETURN_TEXT_P(about_trailing(pg_fib_abs(n), k));
 }

@@ -51,7 +51,7 @@
 #include "portability/instr_time.h"
 #include "utils/memutils.h"
 
-#include "pg_fib.h"
+#include "fib.h"
 
 /*
  * Below this n, F(n) is left to a single mpz_fib_ui/mpz_fib2_ui call: F(2^17)
@@ -137,7 +137,7 @@ pg_fib_small(uint64 absn)
  * pg_fib_decimal_digits returns the number of decimal digits of F(n):
  * floor(n log10(phi) - log10(sqrt(5))) + 1 for n >= 2, and 1 for F(0) = 0
  * and F(1) = 1.  Exact as far as double precision goes: where the logarithm
- * lies within about 1e-7 of an integer it may be off by one (memo.c allows
+ * lies within about 1e-7 of an integer it may be off by one (queuememo.c allows
  * for that; fib_digits() is exact for every n).
  */
 double
@@ -146,22 +146,6 @@ pg_fib_decimal_digits(uint64 n)
 	if (n <= 1)
 		return 1;
 	return floor((double) n * 0.20898764024997873 - 0.3494850021680094) + 1;
-}
-
-/*
- * pg_fib_check_max_n refuses an n beyond pg_fib.max_n.  Callers run it
- * before they allocate anything for the computation.
- */
-void
-pg_fib_check_max_n(int64 n)
-{
-	if (pg_fib_abs(n) > (uint64) pg_fib_max_n)
-		ereport(ERROR,
-				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
-				 errmsg("Fibonacci index " INT64_FORMAT " exceeds the limit of pg_fib.max_n (%d)",
-						n, pg_fib_max_n),
-				 errdetail("pg_fib computes F(n) only for |n| up to pg_fib.max_n, which bounds the memory and time of one computation."),
-				 errhint("Use fib_mod(n, m) for F(n) modulo m, or ask a superuser to raise \"pg_fib.max_n\".")));
 }
 
 /*
@@ -310,38 +294,4 @@ pg_fib_compute(mpz_t result, int64 n,
 
 	if (progress)
 		progress(1.0, progress_arg);
-}
-
-/*
- * pg_fib_compute_datum computes F(n) in a FibArena of its own and returns
- * it converted by convert, allocated in the caller's memory context: the
- * whole of an inline computation, for the SQL-callable functions.
- */
-Datum
-pg_fib_compute_datum(int64 n, FibConvertFunction convert)
-{
-	FibArena	arena;
-	volatile Datum result = (Datum) 0;
-	instr_time	start;
-	instr_time	elapsed;
-
-	INSTR_TIME_SET_CURRENT(start);
-	pg_fib_arena_begin(&arena);
-	PG_TRY();
-	{
-		mpz_t		value;
-
-		mpz_init(value);
-		pg_fib_compute(value, n, NULL, NULL);
-		result = convert(value);
-	}
-	PG_FINALLY();
-	{
-		pg_fib_arena_end(&arena);
-	}
-	PG_END_TRY();
-	INSTR_TIME_SET_CURRENT(elapsed);
-	INSTR_TIME_SUBTRACT(elapsed, start);
-	pg_fib_count_inline(INSTR_TIME_GET_MILLISEC(elapsed));
-	return result;
 }

@@ -24,7 +24,7 @@
 
 #include "miscadmin.h"
 
-#include "pg_fib.h"
+#include "fib.h"
 
 /* A leaf of the conversion: 64 base-10000 digits, 256 decimal digits. */
 #define FIB_LEAF_DIGITS		64

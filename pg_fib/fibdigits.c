@@ -40,7 +40,7 @@
 #include <emmintrin.h>
 #endif
 
-#include "pg_fib.h"
+#include "fib.h"
 
 #define FIB_BASE	10000
 

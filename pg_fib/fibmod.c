@@ -15,7 +15,7 @@
  */
 #include "postgres.h"
 
-#include "pg_fib.h"
+#include "fib.h"
 
 /* fib_mulmod returns a * b mod m through a 128-bit product. */
 static inline uint64

@@ -25,7 +25,7 @@
  */
 #include "postgres.h"
 
-#include "pg_fib.h"
+#include "fib.h"
 
 /* From src/backend/utils/adt/numeric.c: the stored form of a numeric. */
 

@@ -17,7 +17,8 @@
 #include "fmgr.h"
 #include "miscadmin.h"
 
-#include "pg_fib.h"
+#include "settings.h"
+#include "queue.h"
 
 PG_MODULE_MAGIC;
 

@@ -23,71 +23,81 @@
 
 #include "utils/guc.h"
 
-#include "pg_fib.h"
+#include "settings.h"
 
 /*
- * The largest |n| that any pg_fib function computing F(n) accepts.  At the
- * default, 10^8, the computation of F(n) takes about 0.4 s and its decimal
- * conversion about 2.7 s on a 2-core machine; the largest single GMP
- * operation takes about 0.4 s, which keeps a cancel within 1 s.  At 3 * 10^8
- * that one operation already takes 1.4 s.
+ * Each setting's default is defined once, here, and used both as the
+ * variable's initial value (what a library loaded without
+ * shared_preload_libraries sees before _PG_init) and as the setting's boot
+ * value.  Why each default is what it is, with the figures measured for it,
+ * is written once too: in README.md's Settings table, which
+ * test/python/test_settings.py compares with pg_settings.
  */
-int			pg_fib_max_n = 100000000;
+#define PG_FIB_MAX_N_DEFAULT						100000000
+#define PG_FIB_SYNC_MAX_N_DEFAULT					3000000
+#define PG_FIB_MEMO_MIN_N_DEFAULT					5000
+#define PG_FIB_WORKERS_DEFAULT						1
+#define PG_FIB_DATABASE_DEFAULT						"postgres"
+#define PG_FIB_MAX_QUEUED_DEFAULT					10000
+#define PG_FIB_MAX_QUEUED_PER_ROLE_DEFAULT			1000
+#define PG_FIB_MAX_QUEUED_PER_REQUESTER_DEFAULT		10
+#define PG_FIB_MAX_ATTEMPTS_DEFAULT					3
+#define PG_FIB_JOB_RETENTION_DEFAULT				(7 * 24 * 3600) /* s */
+#define PG_FIB_MEMO_MAX_SIZE_DEFAULT				(1024 * 1024)	/* kB */
+
+/* The largest |n| that any pg_fib function computing F(n) accepts. */
+int			pg_fib_max_n = PG_FIB_MAX_N_DEFAULT;
 
 /*
  * The largest |n| computed inside the caller's query; larger ones go to the
- * queue.  At the default, computing F(n) and its decimal text takes about
- * 35 ms on a 2-core machine (20 ms at 2 * 10^6, 50 ms near 4 * 10^6).
+ * queue.
  */
-int			pg_fib_sync_max_n = 3000000;
+int			pg_fib_sync_max_n = PG_FIB_SYNC_MAX_N_DEFAULT;
 
 /*
  * The smallest |n| worth a memo row: below it, computing F(n) is as fast as
- * looking it up.  Measured per call in the server (bench/queue.sh): a memo
- * hit costs about 1.7 us up to n = 10000 (7.5 us at 627177, copying more
- * digits); computing costs 1.6 us at n = 3000, 3.1 us at 5000 and 8 us at
- * 10000.
+ * looking it up.
  */
-int			pg_fib_memo_min_n = 5000;
+int			pg_fib_memo_min_n = PG_FIB_MEMO_MIN_N_DEFAULT;
 
-/* How many compute workers to start, and in which database they work. */
-int			pg_fib_workers = 1;
+/*
+ * How many compute workers to start, and in which database they work
+ * (a string setting's variable is set by DefineCustomStringVariable).
+ */
+int			pg_fib_workers = PG_FIB_WORKERS_DEFAULT;
 char	   *pg_fib_database = NULL;
 
 /*
  * The most jobs that may wait in the queue: beyond it fib_request() of a new
  * n is refused, so that no role can queue work without bound.
  */
-int			pg_fib_max_queued = 10000;
+int			pg_fib_max_queued = PG_FIB_MAX_QUEUED_DEFAULT;
 
 /*
  * The most jobs one role may have queued or running at once, so that no
  * role can fill the queue for everyone.  The caller's own value applies:
  * ALTER ROLE ... SET gives each role its share.
  */
-int			pg_fib_max_queued_per_role = 1000;
+int			pg_fib_max_queued_per_role = PG_FIB_MAX_QUEUED_PER_ROLE_DEFAULT;
 
 /*
  * The most jobs one requester of a role (fib_request(n, requester)) may
- * have queued or running at once.  The default, 10, lets a client ask for a
- * few large values at once (a page, a script), while one client holds at
- * most 1% of the role's default share: a hundred clients at their bound
- * are needed to fill it.  The calling session's value applies; the web
- * front sets it per connection.
+ * have queued or running at once.  The calling session's value applies;
+ * the web front sets it per connection.
  */
-int			pg_fib_max_queued_per_requester = 10;
+int			pg_fib_max_queued_per_requester = PG_FIB_MAX_QUEUED_PER_REQUESTER_DEFAULT;
 
 /* How many times a job is tried before it ends "failed". */
-int			pg_fib_max_attempts = 3;
+int			pg_fib_max_attempts = PG_FIB_MAX_ATTEMPTS_DEFAULT;
 
 /* How long finished jobs are kept, in seconds. */
-int			pg_fib_job_retention = 7 * 24 * 3600;
+int			pg_fib_job_retention = PG_FIB_JOB_RETENTION_DEFAULT;
 
 /*
  * The most the memo's values may take, in kilobytes (a memory-unit
  * setting: '1GB').  The keeper evicts beyond it by itself.
  */
-int			pg_fib_memo_max_size = 1024 * 1024;
+int			pg_fib_memo_max_size = PG_FIB_MEMO_MAX_SIZE_DEFAULT;
 
 /*
  * pg_fib_settings_init defines pg_fib's configuration variables and reserves
@@ -101,7 +111,7 @@ pg_fib_settings_init(void)
 							"A larger n is refused before anything is allocated. "
 							"fib_mod() is not bound by it: it allocates nothing.",
 							&pg_fib_max_n,
-							100000000, 0, INT_MAX,
+							PG_FIB_MAX_N_DEFAULT, 0, INT_MAX,
 							PGC_SUSET, 0,
 							NULL, NULL, NULL);
 
@@ -110,7 +120,7 @@ pg_fib_settings_init(void)
 							"F(n) for a larger n comes from the memo, or is computed "
 							"by a background worker after fib_request(n).",
 							&pg_fib_sync_max_n,
-							3000000, 0, INT_MAX,
+							PG_FIB_SYNC_MAX_N_DEFAULT, 0, INT_MAX,
 							PGC_SUSET, 0,
 							NULL, NULL, NULL);
 
@@ -118,7 +128,7 @@ pg_fib_settings_init(void)
 							"Smallest |n| whose F(n) is worth a row in the memo.",
 							NULL,
 							&pg_fib_memo_min_n,
-							5000, 0, INT_MAX,
+							PG_FIB_MEMO_MIN_N_DEFAULT, 0, INT_MAX,
 							PGC_SUSET, 0,
 							NULL, NULL, NULL);
 
@@ -126,7 +136,7 @@ pg_fib_settings_init(void)
 							"Number of pg_fib background workers that compute queued jobs.",
 							NULL,
 							&pg_fib_workers,
-							1, 0, PG_FIB_MAX_WORKERS,
+							PG_FIB_WORKERS_DEFAULT, 0, PG_FIB_MAX_WORKERS,
 							PGC_POSTMASTER, 0,
 							NULL, NULL, NULL);
 
@@ -134,7 +144,7 @@ pg_fib_settings_init(void)
 							   "Database in which the pg_fib workers keep the queue and the memo.",
 							   NULL,
 							   &pg_fib_database,
-							   "postgres",
+							   PG_FIB_DATABASE_DEFAULT,
 							   PGC_POSTMASTER, 0,
 							   NULL, NULL, NULL);
 
@@ -142,7 +152,7 @@ pg_fib_settings_init(void)
 							"Most jobs that may wait in the queue.",
 							"Beyond it, fib_request() of a new n is refused until the queue drains.",
 							&pg_fib_max_queued,
-							10000, 0, INT_MAX,
+							PG_FIB_MAX_QUEUED_DEFAULT, 0, INT_MAX,
 							PGC_SIGHUP, 0,
 							NULL, NULL, NULL);
 
@@ -151,7 +161,7 @@ pg_fib_settings_init(void)
 							"Beyond it, fib_request() of a new n by that role is refused "
 							"until its jobs end.  Set it per role with ALTER ROLE ... SET.",
 							&pg_fib_max_queued_per_role,
-							1000, 0, INT_MAX,
+							PG_FIB_MAX_QUEUED_PER_ROLE_DEFAULT, 0, INT_MAX,
 							PGC_SUSET, 0,
 							NULL, NULL, NULL);
 
@@ -161,7 +171,7 @@ pg_fib_settings_init(void)
 							"is refused until its jobs end.  The role's share "
 							"(pg_fib.max_queued_per_role) still applies.",
 							&pg_fib_max_queued_per_requester,
-							10, 0, INT_MAX,
+							PG_FIB_MAX_QUEUED_PER_REQUESTER_DEFAULT, 0, INT_MAX,
 							PGC_USERSET, 0,
 							NULL, NULL, NULL);
 
@@ -169,7 +179,7 @@ pg_fib_settings_init(void)
 							"Number of times a job is tried before it ends failed.",
 							NULL,
 							&pg_fib_max_attempts,
-							3, 1, 100,
+							PG_FIB_MAX_ATTEMPTS_DEFAULT, 1, 100,
 							PGC_SIGHUP, 0,
 							NULL, NULL, NULL);
 
@@ -177,7 +187,7 @@ pg_fib_settings_init(void)
 							"How long fib_maintain() keeps finished jobs.",
 							NULL,
 							&pg_fib_job_retention,
-							7 * 24 * 3600, 0, INT_MAX,
+							PG_FIB_JOB_RETENTION_DEFAULT, 0, INT_MAX,
 							PGC_SIGHUP, GUC_UNIT_S,
 							NULL, NULL, NULL);
 
@@ -185,7 +195,7 @@ pg_fib_settings_init(void)
 							"Most space the memo's values may take.",
 							"The keeper evicts the values worth least per byte beyond it.",
 							&pg_fib_memo_max_size,
-							1024 * 1024, 0, INT_MAX,
+							PG_FIB_MEMO_MAX_SIZE_DEFAULT, 0, INT_MAX,
 							PGC_SIGHUP, GUC_UNIT_KB,
 							NULL, NULL, NULL);
 

@@ -9,7 +9,7 @@ ALTER TABLE fib_jobs ADD COLUMN requested_by name;
 ALTER TABLE fib_jobs ADD COLUMN requester text CHECK (requester ~ '^[!-~]{1,63}$');
 ALTER TABLE fib_jobs ADD COLUMN start_tag bigint;
 ALTER TABLE fib_jobs ADD COLUMN start_tag_in_role bigint;
--- The workers' order, a fair queue (pg_fib/jobs.c, pg_fib/fairtags.c):
+-- The workers' order, a fair queue (pg_fib/queuejobs.c, pg_fib/queuefair.c):
 -- requested jobs by their role's turn, then memoize hints, oldest first;
 -- within the role whose turn it is, by its requesters' turns.
 DROP INDEX fib_jobs_queued;
@@ -105,6 +105,7 @@ LANGUAGE C VOLATILE PARALLEL UNSAFE;
 DO $$
 DECLARE
     job record;
+    refusal text;
 BEGIN
     IF NOT EXISTS (SELECT FROM pg_catalog.pg_extension
                     WHERE extname OPERATOR(pg_catalog.=) 'pg_cron') THEN
@@ -123,8 +124,10 @@ BEGIN
         BEGIN
             PERFORM @extschema@.fib_schedule_maintenance(job.schedule);
         EXCEPTION WHEN object_not_in_prerequisite_state THEN
+            -- the refusal's words are the library's (queue.h), not repeated here
+            GET STACKED DIAGNOSTICS refusal = MESSAGE_TEXT;
             PERFORM cron.unschedule(job.jobid);
-            RAISE WARNING 'removed the pg_cron job "pg_fib maintenance": the schema of extension "pg_fib" is not owned by a superuser'
+            RAISE WARNING 'removed the pg_cron job "pg_fib maintenance": %', refusal
                 USING HINT = 'Make a superuser own the schema (ALTER SCHEMA ... OWNER TO), then call fib_schedule_maintenance() again.';
         END;
     END LOOP;

@@ -34,6 +34,16 @@ def database():
 
 
 @pytest.fixture
+def server_conn():
+    """An autocommit connection to the shared cluster's database "postgres",
+    for what needs the server but not the extension (pg_settings): pg_fib is
+    neither created nor dropped."""
+    _require_server()
+    with psycopg.connect(dbname=TEST_DB, autocommit=True) as c:
+        yield c
+
+
+@pytest.fixture
 def conn(database):
     """An autocommit connection to the test database."""
     with psycopg.connect(dbname=database, autocommit=True) as c:

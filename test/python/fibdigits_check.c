@@ -13,7 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "pg_fib.h"
+#include "fib.h"
 
 #undef printf
 

@@ -179,6 +179,8 @@ def test_a_schema_not_owned_by_a_superuser_is_refused_with_one_warning(node, adm
         with pytest.raises(errors.ObjectNotInPrerequisiteState) as refused:
             admin.execute("SELECT bobs.fib_request(%s)", (SYNC_MAX_N + 11,))
         assert "superuser" in str(refused.value)
+        # the one wording of the refusal (queuejobs.c), naming the schema and its owner
+        assert refused.value.diag.message_detail.startswith('Schema "bobs" is owned by role "bob"')
         assert admin.execute("SELECT count(*) FROM bobs.fib_jobs").fetchone()[0] == 0
         with pytest.raises(errors.ObjectNotInPrerequisiteState):
             admin.execute("SELECT * FROM bobs.fib_maintain()")

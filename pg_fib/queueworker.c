@@ -1,22 +1,22 @@
 /*-------------------------------------------------------------------------
  *
- * worker.c
+ * queueworker.c
  *	  The compute workers, which drain the queue.
  *
  * pg_fib.workers compute workers share fib_jobs.  Each claims a queued job,
  * fairly across roles and their requesters, and commits the claim
- * ("running") at once (jobs.c).  It then
+ * ("running") at once (queuejobs.c).  It then
  * computes F(n) and its base-10000 digits outside any transaction (a long
  * computation must not hold back vacuum), checking for interrupts and
  * publishing its progress between steps, and stores the memo row and the
  * job's "done" in one transaction: a result is stored whole or not at all.
- * A job that raises an error is retried, or ends "failed", by jobs.c's
+ * A job that raises an error is retried, or ends "failed", by queuejobs.c's
  * rule; a job whose worker dies stays "running" until the keeper requeues
  * it.  A worker stopped by a restart of the whole server leaves a marker
- * (bgworker.c), so that its job's attempt does not count.
+ * (queuebgworker.c), so that its job's attempt does not count.
  *
  * IDENTIFICATION
- *	  pg_fib/worker.c
+ *	  pg_fib/queueworker.c
  *
  *-------------------------------------------------------------------------
  */
@@ -29,7 +29,8 @@
 #include "storage/latch.h"
 #include "utils/memutils.h"
 
-#include "pg_fib.h"
+#include "queue.h"
+#include "settings.h"
 
 /* How long an idle compute worker sleeps when nobody wakes it. */
 #define FIB_IDLE_WAIT_MS		10000
@@ -127,7 +128,7 @@ fib_worker_compute(uint64 absn)
 
 /*
  * fib_worker_end_attempt ends the attempt at F(absn) that raised edata: a
- * cancelled job fails at once, others are retried by jobs.c's rule.
+ * cancelled job fails at once, others are retried by queuejobs.c's rule.
  */
 static void
 fib_worker_end_attempt(uint64 absn, ErrorData *edata)

@@ -1,6 +1,6 @@
 /*-------------------------------------------------------------------------
  *
- * fibfuncs.c
+ * sqlfib.c
  *	  The SQL-callable functions fib() and fib_mod().
  *
  * fib(n) returns the exact F(n) as numeric for every n whose F(n) fits in
@@ -13,7 +13,7 @@
  * the keeper, which memoizes it in its own transaction.
  *
  * IDENTIFICATION
- *	  pg_fib/fibfuncs.c
+ *	  pg_fib/sqlfib.c
  *
  *-------------------------------------------------------------------------
  */
@@ -22,7 +22,9 @@
 #include "fmgr.h"
 #include "utils/lsyscache.h"
 
-#include "pg_fib.h"
+#include "sqlfuncs.h"
+#include "queue.h"
+#include "settings.h"
 
 PG_FUNCTION_INFO_V1(pg_fib_fib);
 PG_FUNCTION_INFO_V1(pg_fib_fib_mod);
@@ -113,4 +115,54 @@ pg_fib_fib_mod(PG_FUNCTION_ARGS)
 				 errhint("Pass a modulus m >= 1.")));
 
 	PG_RETURN_INT64((int64) pg_fib_mod(n, (uint64) m));
+}
+
+/*
+ * pg_fib_check_max_n refuses an n beyond pg_fib.max_n.  Callers run it
+ * before they allocate anything for the computation.
+ */
+void
+pg_fib_check_max_n(int64 n)
+{
+	if (pg_fib_abs(n) > (uint64) pg_fib_max_n)
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("Fibonacci index " INT64_FORMAT " exceeds the limit of pg_fib.max_n (%d)",
+						n, pg_fib_max_n),
+				 errdetail("pg_fib computes F(n) only for |n| up to pg_fib.max_n, which bounds the memory and time of one computation."),
+				 errhint("Use fib_mod(n, m) for F(n) modulo m, or ask a superuser to raise \"pg_fib.max_n\".")));
+}
+
+/*
+ * pg_fib_compute_datum computes F(n) in a FibArena of its own and returns
+ * it converted by convert, allocated in the caller's memory context: the
+ * whole of an inline computation, for the SQL-callable functions.
+ */
+Datum
+pg_fib_compute_datum(int64 n, FibConvertFunction convert)
+{
+	FibArena	arena;
+	volatile Datum result = (Datum) 0;
+	instr_time	start;
+	instr_time	elapsed;
+
+	INSTR_TIME_SET_CURRENT(start);
+	pg_fib_arena_begin(&arena);
+	PG_TRY();
+	{
+		mpz_t		value;
+
+		mpz_init(value);
+		pg_fib_compute(value, n, NULL, NULL);
+		result = convert(value);
+	}
+	PG_FINALLY();
+	{
+		pg_fib_arena_end(&arena);
+	}
+	PG_END_TRY();
+	INSTR_TIME_SET_CURRENT(elapsed);
+	INSTR_TIME_SUBTRACT(elapsed, start);
+	pg_fib_count_inline(INSTR_TIME_GET_MILLISEC(elapsed));
+	return result;
 }

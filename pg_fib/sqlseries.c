@@ -1,6 +1,6 @@
 /*-------------------------------------------------------------------------
  *
- * fibseries.c
+ * sqlseries.c
  *	  fib_series_values(first, last): F(first), ..., F(last), one per call,
  *	  and the planner's row count for it.
  *
@@ -30,7 +30,7 @@
  * (see pg_fib--1.1.sql): the planner inlines it, and a LIMIT stops the run.
  *
  * IDENTIFICATION
- *	  pg_fib/fibseries.c
+ *	  pg_fib/sqlseries.c
  *
  *-------------------------------------------------------------------------
  */
@@ -48,7 +48,9 @@
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
 
-#include "pg_fib.h"
+#include "sqlfuncs.h"
+#include "queue.h"
+#include "settings.h"
 
 PG_FUNCTION_INFO_V1(pg_fib_fib_series_values);
 PG_FUNCTION_INFO_V1(pg_fib_fib_series_support);

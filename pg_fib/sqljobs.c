@@ -1,22 +1,22 @@
 /*-------------------------------------------------------------------------
  *
- * jobfuncs.c
+ * sqljobs.c
  *	  The SQL-callable functions fib_text(), fib_request(), fib_status(),
  *	  fib_wait(), fib_maintain() and fib_schedule_maintenance(), and the
  *	  restore trigger.
  *
  * fib_text(n) answers from the memo, or computes F(n) inline when |n| is at
  * most pg_fib.sync_max_n.  Larger n go to the queue: fib_request(n) has the
- * keeper commit a job (see request.c), fib_request(n, requester) one for a
+ * keeper commit a job (see queuerequest.c), fib_request(n, requester) one for a
  * requester within the calling role, fib_status(n) reports it, and
  * fib_wait(n) sleeps until a compute worker says it ended.  They read the
  * tables by identity with a fresh snapshot and release their locks at once
- * (memo.c), so a caller sees a job end even inside a REPEATABLE READ
+ * (queuememo.c), so a caller sees a job end even inside a REPEATABLE READ
  * transaction, needs no privilege on the tables, and holds no lock while
  * it sleeps.
  *
  * IDENTIFICATION
- *	  pg_fib/jobfuncs.c
+ *	  pg_fib/sqljobs.c
  *
  *-------------------------------------------------------------------------
  */
@@ -38,7 +38,9 @@
 #include "utils/lsyscache.h"
 #include "utils/timestamp.h"
 
-#include "pg_fib.h"
+#include "sqlfuncs.h"
+#include "queue.h"
+#include "settings.h"
 
 PG_FUNCTION_INFO_V1(pg_fib_fib_text);
 PG_FUNCTION_INFO_V1(pg_fib_fib_request);
@@ -94,17 +96,7 @@ fib_sync_row(Oid namespace, int64 n, FibJobRow *row)
 	if (pg_fib_abs(n) >= (uint64) pg_fib_memo_min_n &&
 		pg_fib_memo_job_read(namespace, n, row))
 		return;
-	memset(row->nulls, true, sizeof(row->nulls));
-	row->memoized = false;
-	row->state = FIB_JOB_DONE;
-	row->values[Anum_fib_jobs_n - 1] = Int64GetDatum(n);
-	row->nulls[Anum_fib_jobs_n - 1] = false;
-	row->values[Anum_fib_jobs_state - 1] = CStringGetTextDatum(pg_fib_job_state_name(FIB_JOB_DONE));
-	row->nulls[Anum_fib_jobs_state - 1] = false;
-	row->values[Anum_fib_jobs_progress - 1] = Float8GetDatum(1.0);
-	row->nulls[Anum_fib_jobs_progress - 1] = false;
-	row->values[Anum_fib_jobs_digits - 1] = Int64GetDatum(fib_inline_digits(pg_fib_abs(n)));
-	row->nulls[Anum_fib_jobs_digits - 1] = false;
+	pg_fib_done_row(row, n, fib_inline_digits(pg_fib_abs(n)));
 }
 
 /* fib_row_datum returns row as a datum of the function's fib_job type. */
@@ -423,7 +415,7 @@ pg_fib_fib_wait(PG_FUNCTION_ARGS)
  * pg_fib_maintain implements fib_maintain(): requeues orphaned jobs, purges
  * jobs that ended longer ago than pg_fib.job_retention, and keeps the memo
  * within pg_fib.memo_max_size (the keeper also does the first and the last
- * by itself).  SECURITY DEFINER: it runs the statements of jobs.c as the
+ * by itself).  SECURITY DEFINER: it runs the statements of queuejobs.c as the
  * extension's owner, in pg_fib's schema found by identity, and refuses a
  * schema whose owner is not a superuser.
  */
@@ -463,7 +455,7 @@ pg_fib_maintain(PG_FUNCTION_ARGS)
  * pg_fib's schema by identity at each run, so that a renamed schema keeps
  * its upkeep, and calls fib_maintain() there only while a superuser owns
  * the schema: its owner could otherwise rename it and make a schema of the
- * old name with a fib_maintain() of its own (jobs.c refuses the same
+ * old name with a fib_maintain() of its own (queuejobs.c refuses the same
  * schemas to the keeper and the workers).
  */
 static const char fib_maintenance_command[] =
@@ -486,10 +478,10 @@ static const char fib_maintenance_command[] =
 "            USING ERRCODE = 'undefined_object',\n"
 "                  HINT = 'Remove this job with cron.unschedule(''pg_fib maintenance'').';\n"
 "    ELSIF NOT safe THEN\n"
-"        RAISE EXCEPTION 'the schema of extension \"pg_fib\" is not owned by a superuser'\n"
+"        RAISE EXCEPTION '" PG_FIB_UNSAFE_SCHEMA_MESSAGE "'\n"
 "            USING ERRCODE = 'object_not_in_prerequisite_state',\n"
 "                  DETAIL = pg_catalog.format('Schema %I is owned by role %I, who could replace what this job runs as a superuser there.', schema, owner),\n"
-"                  HINT = 'Make a superuser own the schema (ALTER SCHEMA ... OWNER TO), or install pg_fib in a schema only superusers own.';\n"
+"                  HINT = '" PG_FIB_UNSAFE_SCHEMA_HINT "';\n"
 "    END IF;\n"
 "    EXECUTE pg_catalog.format('SELECT %I.fib_maintain()', schema);\n"
 "END\n"

@@ -1,6 +1,6 @@
 /*-------------------------------------------------------------------------
  *
- * jobs.c
+ * queuejobs.c
  *	  Every statement the keeper, the compute workers and fib_maintain()
  *	  run on pg_fib's tables, the job states, and each rule of the queue,
  *	  written once.
@@ -29,16 +29,16 @@
  *	  and claimed after every requested job (pg_fib_jobs_memoize);
  *	- the workers claim the requested jobs fairly, across roles and within
  *	  a role across its requesters, by the start tags the keeper gives
- *	  each new job (fairtags.c, fib_jobs_claim_sql);
+ *	  each new job (queuefair.c, fib_jobs_claim_sql);
  *	- an attempt that ends without a result (an error, or the worker died)
  *	  is retried until the job has had pg_fib.max_attempts, except a
  *	  cancelled one; an attempt the job is innocent of (the whole server
- *	  restarted, see worker.c) does not count (fib_end_attempt_sql);
+ *	  restarted, see queueworker.c) does not count (fib_end_attempt_sql);
  *	- jobs end, and workers are woken, only through the functions here, which
  *	  say so to waiters (pg_fib_notify_job_ended) after the commit.
  *
  * IDENTIFICATION
- *	  pg_fib/jobs.c
+ *	  pg_fib/queuejobs.c
  *
  *-------------------------------------------------------------------------
  */
@@ -56,38 +56,8 @@
 #include "utils/lsyscache.h"
 #include "utils/syscache.h"
 
-#include "pg_fib.h"
-
-/* The names of the job states, as fib_jobs.state holds them. */
-static const char *const fib_job_state_names[] = {
-	[FIB_JOB_NONE] = "none",
-	[FIB_JOB_QUEUED] = "queued",
-	[FIB_JOB_RUNNING] = "running",
-	[FIB_JOB_DONE] = "done",
-	[FIB_JOB_FAILED] = "failed",
-};
-
-/* pg_fib_job_state_name returns the name of a job state. */
-const char *
-pg_fib_job_state_name(FibJobState state)
-{
-	return fib_job_state_names[state];
-}
-
-/* pg_fib_job_state_from_name returns the job state named name. */
-FibJobState
-pg_fib_job_state_from_name(const char *name)
-{
-	int			i;
-
-	for (i = FIB_JOB_QUEUED; i <= FIB_JOB_FAILED; i++)
-	{
-		if (strcmp(name, fib_job_state_names[i]) == 0)
-			return (FibJobState) i;
-	}
-	elog(ERROR, "unknown pg_fib job state \"%s\"", name);
-	return FIB_JOB_NONE;		/* keep compiler quiet */
-}
+#include "queue.h"
+#include "settings.h"
 
 /*
  * fib_schema_owner returns the role that owns the schema namespace: the
@@ -160,15 +130,25 @@ pg_fib_find_schema(FibSchema *schema)
 void
 pg_fib_check_schema_owner(Oid namespace)
 {
-	Oid			owner = fib_schema_owner(namespace);
+	if (!superuser_arg(fib_schema_owner(namespace)))
+		pg_fib_report_unsafe_schema(ERROR, namespace);
+}
 
-	if (!superuser_arg(owner))
-		ereport(ERROR,
-				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
-				 errmsg("the schema of extension \"pg_fib\" is not owned by a superuser"),
-				 errdetail("Schema \"%s\" is owned by role \"%s\", who could replace what pg_fib runs as a superuser there.",
-						   get_namespace_name(namespace), GetUserNameFromId(owner, false)),
-				 errhint("Make a superuser own the schema (ALTER SCHEMA ... OWNER TO), or install pg_fib in a schema only superusers own.")));
+/*
+ * pg_fib_report_unsafe_schema reports at elevel that the schema namespace
+ * is not owned by a superuser, naming its owner: the one place the refusal
+ * is raised in C, for the keeper's log (WARNING) and every caller (ERROR).
+ */
+void
+pg_fib_report_unsafe_schema(int elevel, Oid namespace)
+{
+	ereport(elevel,
+			(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+			 errmsg(PG_FIB_UNSAFE_SCHEMA_MESSAGE),
+			 errdetail("Schema \"%s\" is owned by role \"%s\", who could replace what pg_fib runs as a superuser there.",
+					   get_namespace_name(namespace),
+					   GetUserNameFromId(fib_schema_owner(namespace), false)),
+			 errhint(PG_FIB_UNSAFE_SCHEMA_HINT)));
 }
 
 /*
@@ -315,7 +295,7 @@ fib_jobs_head(int column, int64 *start_tag)
  * jobs waiting, kept up to date across a batch.
  */
 void
-pg_fib_jobs_request(const FibSchema *schema, FibTakenRequest *req, FibQueued *queued)
+pg_fib_jobs_request(const FibSchema *schema, FibRequest *req, FibQueued *queued)
 {
 	Oid			types[5] = {INT8OID, NAMEOID, TEXTOID, INT8OID, INT8OID};
 	Datum		values[5];
@@ -419,7 +399,7 @@ pg_fib_jobs_count_hits(const FibSchema *schema, const FibHint *hint)
 }
 
 /*
- * The fair claim (see fairtags.c).  The head, the queued job of the
+ * The fair claim (see queuefair.c).  The head, the queued job of the
  * smallest start_tag (requested jobs before memoize hints, which are taken
  * oldest first), says whose role's turn it is; within that role the job of
  * the smallest start_tag_in_role, its requesters' turn, is claimed.  The
@@ -590,7 +570,7 @@ fib_int4_array(const int *pids, int count)
 /*
  * pg_fib_jobs_requeue_orphans ends the attempts of the jobs left running by
  * compute workers that are gone: each counts, unless its worker was stopped
- * by a restart of the whole server (innocent, see bgworker.c).  Returns how
+ * by a restart of the whole server (innocent, see queuebgworker.c).  Returns how
  * many jobs there were; those that failed are added to ended.
  */
 int

@@ -1,6 +1,6 @@
 /*-------------------------------------------------------------------------
  *
- * bgworker.c
+ * queuebgworker.c
  *	  What the keeper and the compute workers share: their registration,
  *	  start-up, the transaction bracket around each unit of work, and error
  *	  recovery.
@@ -16,7 +16,7 @@
  * did.
  *
  * IDENTIFICATION
- *	  pg_fib/bgworker.c
+ *	  pg_fib/queuebgworker.c
  *
  *-------------------------------------------------------------------------
  */
@@ -44,7 +44,8 @@
 #include "utils/snapmgr.h"
 #include "utils/timestamp.h"
 
-#include "pg_fib.h"
+#include "queue.h"
+#include "settings.h"
 
 /*
  * How often the keeper looks whether an unreachable pg_fib.database can be
@@ -178,7 +179,7 @@ fib_wait_for_database(bool keeper)
 /*
  * fib_fix_settings overrides the settings the workers' statements rely on,
  * whatever the database's or the role's defaults.  The keeper waits at most
- * a second for a row lock (see keeper.c); the compute workers' transactions
+ * a second for a row lock (see queuekeeper.c); the compute workers' transactions
  * are short and wait as long as it takes, seen by the deadlock detector.
  */
 static void
@@ -201,7 +202,8 @@ fib_fix_settings(bool keeper)
 
 	for (i = 0; i < lengthof(settings); i++)
 		SetConfigOption(settings[i][0], settings[i][1], PGC_SUSET, PGC_S_OVERRIDE);
-	SetConfigOption("lock_timeout", keeper ? "1s" : "0", PGC_SUSET, PGC_S_OVERRIDE);
+	SetConfigOption("lock_timeout", keeper ? CppAsString2(PG_FIB_KEEPER_LOCK_TIMEOUT_MS) "ms" : "0",
+					PGC_SUSET, PGC_S_OVERRIDE);
 	/* a job committed is durable, as fib_request() promised; stricter stays */
 	if (strcmp(GetConfigOption("synchronous_commit", false, false), "off") == 0)
 		SetConfigOption("synchronous_commit", "on", PGC_SUSET, PGC_S_OVERRIDE);

@@ -1,15 +1,7 @@
 /*-------------------------------------------------------------------------
  *
- * memo.c
- *	  The memo's value format, and reading the memo and the queue from a
- *	  caller's query.
- *
- * fib_memo.value holds |F(n)| as base-10000 digits, most significant first,
- * each a little-endian 16-bit integer: the digits of a numeric, so a value
- * becomes a numeric by a copy and decimal text in linear time.  The byte
- * order is fixed so that a dump restores on any machine.  Every value read
- * is checked (each digit, the leading digit, the number of digits for n):
- * a damaged row is reported, never turned into a wrong answer.
+ * queuememo.c
+ *	  Reading the memo and the queue from a caller's query.
  *
  * A caller's query reads fib_memo and fib_jobs directly through their
  * primary keys, found from the calling function's own schema by OID:
@@ -28,10 +20,10 @@
  *	  behind them, would queue on, while the next read in the transaction
  *	  finds its locks held, as usual.
  *
- * A caller's query never writes the tables (see shmem.c).
+ * A caller's query never writes the tables (see queueshmem.c).
  *
  * IDENTIFICATION
- *	  pg_fib/memo.c
+ *	  pg_fib/queuememo.c
  *
  *-------------------------------------------------------------------------
  */
@@ -65,152 +57,15 @@
 #include "utils/resowner.h"
 #include "utils/snapmgr.h"
 
-#include "pg_fib.h"
+#include "queue.h"
+#include "settings.h"
 
 /*
- * pg_fib_digits_to_bytea returns digits in the memo's value format.
- */
-bytea *
-pg_fib_digits_to_bytea(const FibDigit *digits, size_t ndigits)
-{
-	size_t		size = ndigits * sizeof(FibDigit);
-	bytea	   *result = (bytea *) MemoryContextAllocHuge(CurrentMemoryContext,
-														  VARHDRSZ + size);
-
-	SET_VARSIZE(result, VARHDRSZ + size);
-#ifdef WORDS_BIGENDIAN
-	{
-		uint16	   *out = (uint16 *) VARDATA(result);
-		size_t		i;
-
-		for (i = 0; i < ndigits; i++)
-			out[i] = pg_bswap16((uint16) digits[i]);
-	}
-#else
-	memcpy(VARDATA(result), digits, size);
-#endif
-	return result;
-}
-
-/*
- * fib_base10000_digits_fit tells whether ndigits base-10000 digits is the
- * length of |F(absn)|.  F(n) has floor(n log10(phi) - log10(sqrt 5)) + 1
- * decimal digits for n >= 2; in double precision that floor may be off by
- * one where the logarithm lies within about 1e-7 of an integer, so both
- * neighbours of a near-integer are accepted.
- */
-static bool
-fib_base10000_digits_fit(uint64 absn, size_t ndigits)
-{
-	double		x;
-	double		low;
-	double		high;
-
-	if (absn <= 2)
-		return ndigits == 1;
-	x = (double) absn * 0.20898764024997873 - 0.3494850021680094;
-	low = floor(x - 1e-6) + 1;
-	high = floor(x + 1e-6) + 1;
-	return ndigits == (size_t) ((low + 3) / 4) || ndigits == (size_t) ((high + 3) / 4);
-}
-
-/* fib_corrupt_value reports a damaged memo row. */
-static void
-fib_corrupt_value(uint64 absn, const char *detail)
-{
-	ereport(ERROR,
-			(errcode(ERRCODE_DATA_CORRUPTED),
-			 errmsg("invalid value of F(" UINT64_FORMAT ") in table \"fib_memo\"", absn),
-			 errdetail_internal("%s", detail),
-			 errhint("Delete the row of n = " UINT64_FORMAT "; pg_fib computes F(n) again when it is next asked for.",
-					 absn)));
-}
-
-/*
- * fib_digits_in_range tells whether every one of ndigits base-10000 digits
- * lies in 0..9999: it keeps the smallest and the largest, eight digits at a
- * time where SSE2 is there (every x86-64), which makes the check of a
- * 64 kB value cost well under a microsecond.
- */
-static bool
-fib_digits_in_range(const FibDigit *digits, size_t ndigits)
-{
-	FibDigit	smallest = 0;
-	FibDigit	largest = 0;
-	size_t		i = 0;
-
-#ifdef __SSE2__
-	__m128i		low = _mm_setzero_si128();
-	__m128i		high = _mm_setzero_si128();
-	__m128i		bad;
-
-	for (; i + 8 <= ndigits; i += 8)
-	{
-		__m128i		v = _mm_loadu_si128((const __m128i *) &digits[i]);
-
-		low = _mm_min_epi16(low, v);
-		high = _mm_max_epi16(high, v);
-	}
-	bad = _mm_or_si128(_mm_cmplt_epi16(low, _mm_setzero_si128()),
-					   _mm_cmpgt_epi16(high, _mm_set1_epi16(9999)));
-	if (_mm_movemask_epi8(bad) != 0)
-		return false;
-#endif
-	for (; i < ndigits; i++)
-	{
-		smallest = Min(smallest, digits[i]);
-		largest = Max(largest, digits[i]);
-	}
-	return smallest >= 0 && largest <= 9999;
-}
-
-/*
- * pg_fib_bytea_to_digits returns the digits of a value of F(absn) in the
- * memo's format, after checking that it is one: a whole number of digits,
- * as many as |F(absn)| has, each in 0..9999, the first not 0 (unless F(absn)
- * = 0).  value must be detoasted, with a 4-byte header; on a little-endian
- * machine the digits returned are the value's own bytes, elsewhere a copy
- * allocated in the current memory context.
- */
-FibDigit *
-pg_fib_bytea_to_digits(bytea *value, uint64 absn, size_t *ndigits)
-{
-	size_t		size = VARSIZE(value) - VARHDRSZ;
-	FibDigit   *digits;
-
-	Assert(VARATT_IS_4B_U(value));
-	if (size == 0 || size % sizeof(FibDigit) != 0)
-		fib_corrupt_value(absn, psprintf("The value has %zu bytes, not a whole number of 2-byte digits.", size));
-	*ndigits = size / sizeof(FibDigit);
-	if (!fib_base10000_digits_fit(absn, *ndigits))
-		fib_corrupt_value(absn, psprintf("The value has %zu base-10000 digits, which is not the length of F(" UINT64_FORMAT ").",
-										 *ndigits, absn));
-
-#ifdef WORDS_BIGENDIAN
-	{
-		const uint16 *in = (const uint16 *) VARDATA(value);
-		size_t		i;
-
-		digits = MemoryContextAllocHuge(CurrentMemoryContext, size);
-		for (i = 0; i < *ndigits; i++)
-			digits[i] = (FibDigit) pg_bswap16(in[i]);
-	}
-#else
-	digits = (FibDigit *) VARDATA(value);
-#endif
-	if (!fib_digits_in_range(digits, *ndigits))
-		fib_corrupt_value(absn, "A base-10000 digit of the value is not between 0 and 9999.");
-	if (digits[0] == 0 && absn != 0)
-		fib_corrupt_value(absn, "The leading digit of the value is zero.");
-	return digits;
-}
-
-/*
- * pg_fib_table_oid returns the OID of pg_fib's table name in the schema
+ * fib_table_oid returns the OID of pg_fib's table name in the schema
  * namespace.
  */
-Oid
-pg_fib_table_oid(Oid namespace, const char *name)
+static Oid
+fib_table_oid(Oid namespace, const char *name)
 {
 	Oid			relid = get_relname_relid(name, namespace);
 
@@ -305,7 +160,7 @@ fib_open_table(FibTableCache *cache, Oid namespace, const char *name)
 			table_close(rel, NoLock);
 	}
 	cache->namespace = namespace;
-	cache->relid = pg_fib_table_oid(namespace, name);
+	cache->relid = fib_table_oid(namespace, name);
 	fib_lock_for_reading(cache->relid);
 	return table_open(cache->relid, NoLock);
 }
@@ -460,24 +315,52 @@ fib_read_job_row(TupleTableSlot *slot, void *arg)
 	row->state = pg_fib_job_state_from_name(TextDatumGetCString(row->values[Anum_fib_jobs_state - 1]));
 }
 
-/* fib_read_memo_row fills a FibJobRow for a memo row without a job: done. */
+/*
+ * pg_fib_done_row fills row as a done job of F(n) whose value has digits
+ * decimal digits, with nothing else known (finished_at, compute_ms NULL):
+ * the one place a done row is made up rather than read from fib_jobs, for
+ * a memo row read as a job and for a value computed inline (sqljobs.c).
+ */
+void
+pg_fib_done_row(FibJobRow *row, int64 n, int64 digits)
+{
+	memset(row->nulls, true, sizeof(row->nulls));
+	row->state = FIB_JOB_DONE;
+	row->memoized = false;
+	row->values[Anum_fib_jobs_n - 1] = Int64GetDatum(n);
+	row->nulls[Anum_fib_jobs_n - 1] = false;
+	row->values[Anum_fib_jobs_state - 1] = CStringGetTextDatum(pg_fib_job_state_name(FIB_JOB_DONE));
+	row->nulls[Anum_fib_jobs_state - 1] = false;
+	row->values[Anum_fib_jobs_progress - 1] = Float8GetDatum(1.0);
+	row->nulls[Anum_fib_jobs_progress - 1] = false;
+	row->values[Anum_fib_jobs_digits - 1] = Int64GetDatum(digits);
+	row->nulls[Anum_fib_jobs_digits - 1] = false;
+}
+
+/* What fib_read_memo_row fills: a job row of F(n). */
+typedef struct FibMemoJobArg
+{
+	FibJobRow  *row;
+	int64		n;
+} FibMemoJobArg;
+
+/*
+ * fib_read_memo_row fills a done job row from a memo row (finished_at is
+ * when the value was computed).
+ */
 static void
 fib_read_memo_row(TupleTableSlot *slot, void *arg)
 {
-	FibJobRow  *row = (FibJobRow *) arg;
+	FibMemoJobArg *memo_job = (FibMemoJobArg *) arg;
+	FibJobRow  *row = memo_job->row;
 
-	memset(row->nulls, true, sizeof(row->nulls));
-	row->values[Anum_fib_jobs_state - 1] = CStringGetTextDatum(pg_fib_job_state_name(FIB_JOB_DONE));
-	row->values[Anum_fib_jobs_progress - 1] = Float8GetDatum(1.0);
-	row->values[Anum_fib_jobs_digits - 1] = slot->tts_values[Anum_fib_memo_digits - 1];
+	pg_fib_done_row(row, memo_job->n,
+					DatumGetInt64(slot->tts_values[Anum_fib_memo_digits - 1]));
+	row->memoized = true;
 	row->values[Anum_fib_jobs_finished_at - 1] = slot->tts_values[Anum_fib_memo_computed_at - 1];
 	row->values[Anum_fib_jobs_compute_ms - 1] = slot->tts_values[Anum_fib_memo_compute_ms - 1];
-	row->nulls[Anum_fib_jobs_state - 1] = false;
-	row->nulls[Anum_fib_jobs_progress - 1] = false;
-	row->nulls[Anum_fib_jobs_digits - 1] = false;
 	row->nulls[Anum_fib_jobs_finished_at - 1] = false;
 	row->nulls[Anum_fib_jobs_compute_ms - 1] = false;
-	row->state = FIB_JOB_DONE;
 }
 
 /*
@@ -487,13 +370,10 @@ fib_read_memo_row(TupleTableSlot *slot, void *arg)
 bool
 pg_fib_memo_job_read(Oid namespace, int64 n, FibJobRow *row)
 {
-	if (!fib_read_row(namespace, &fib_memo_table, "fib_memo", pg_fib_abs(n),
-					  fib_read_memo_row, row))
-		return false;
-	row->memoized = true;
-	row->values[Anum_fib_jobs_n - 1] = Int64GetDatum(n);
-	row->nulls[Anum_fib_jobs_n - 1] = false;
-	return true;
+	FibMemoJobArg memo_job = {row, n};
+
+	return fib_read_row(namespace, &fib_memo_table, "fib_memo", pg_fib_abs(n),
+						fib_read_memo_row, &memo_job);
 }
 
 /*
@@ -513,7 +393,7 @@ pg_fib_table_locked_by_me(Oid namespace)
 	{
 		LOCKTAG		tag;
 
-		SET_LOCKTAG_RELATION(tag, MyDatabaseId, pg_fib_table_oid(namespace, names[i]));
+		SET_LOCKTAG_RELATION(tag, MyDatabaseId, fib_table_oid(namespace, names[i]));
 		for (mode = AccessShareLock; mode <= MaxLockMode; mode++)
 		{
 			if (LockHeldByMe(&tag, mode))
@@ -565,10 +445,7 @@ pg_fib_job_read(Oid namespace, int64 n, FibJobRow *row)
 	if (fib_read_row(namespace, &fib_jobs_table, "fib_jobs", absn, fib_read_job_row, row))
 		row->memoized = fib_read_row(namespace, &fib_memo_table, "fib_memo", absn,
 									 NULL, NULL);
-	else if (fib_read_row(namespace, &fib_memo_table, "fib_memo", absn,
-						  fib_read_memo_row, row))
-		row->memoized = true;
-	else
+	else if (!pg_fib_memo_job_read(namespace, n, row))
 		return false;
 
 	row->values[Anum_fib_jobs_n - 1] = Int64GetDatum(n);

@@ -1,11 +1,11 @@
 /*-------------------------------------------------------------------------
  *
- * request.c
+ * queuerequest.c
  *	  A caller's side of a request to the keeper: post it, wait for the
  *	  answer, report it; and fib_wait()'s sleep until a job ends.
  *
  * fib_request(n) and fib_wait(n) post n in the backend's own slot (see
- * shmem.c) and sleep on a condition variable until the keeper has committed
+ * queueshmem.c) and sleep on a condition variable until the keeper has committed
  * the job and answered.  The wait is bounded whatever the keeper does
  * (gone, stopped, or stuck): FIB_KEEPER_WAIT_MS, or fib_wait's own timeout.
  * The slot is given back by one cleanup, on success, ERROR and FATAL alike
@@ -18,7 +18,7 @@
  * says it ended (or once a second, in case a notice was missed).
  *
  * IDENTIFICATION
- *	  pg_fib/request.c
+ *	  pg_fib/queuerequest.c
  *
  *-------------------------------------------------------------------------
  */
@@ -29,7 +29,8 @@
 #include "storage/ipc.h"
 #include "utils/timestamp.h"
 
-#include "pg_fib.h"
+#include "queue.h"
+#include "settings.h"
 
 /* The longest a caller waits for the keeper's answer, whatever its state. */
 #define FIB_KEEPER_WAIT_MS		10000
@@ -131,11 +132,7 @@ fib_report(uint64 absn, const char *requester, const FibAnswer *answer, bool kee
 					 errhint("Run ALTER EXTENSION pg_fib UPDATE in database \"%s\".", pg_fib_database)));
 			break;
 		case FIB_OUTCOME_UNSAFE_SCHEMA:
-			ereport(ERROR,
-					(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
-					 errmsg("the schema of extension \"pg_fib\" is not owned by a superuser"),
-					 errdetail("The pg_fib keeper and workers run as a superuser; the owner of the schema could replace what they run, so they do not work there."),
-					 errhint("Make a superuser own the schema (ALTER SCHEMA ... OWNER TO), or install pg_fib in a schema only superusers own.")));
+			pg_fib_report_unsafe_schema(ERROR, (Oid) answer->count);
 			break;
 		case FIB_OUTCOME_ERROR:
 			ereport(ERROR,

@@ -1,6 +1,6 @@
 /*-------------------------------------------------------------------------
  *
- * shmem.c
+ * queueshmem.c
  *	  pg_fib's shared memory: the callers' request slots, the hints for the
  *	  keeper, and the state of the keeper and the compute workers.
  *
@@ -27,7 +27,7 @@
  * and its progress here, for fib_status().
  *
  * IDENTIFICATION
- *	  pg_fib/shmem.c
+ *	  pg_fib/queueshmem.c
  *
  *-------------------------------------------------------------------------
  */
@@ -43,7 +43,8 @@
 #include "storage/shmem.h"
 #include "utils/builtins.h"
 
-#include "pg_fib.h"
+#include "queue.h"
+#include "settings.h"
 
 /* The size of each hint table: a power of two, for open addressing. */
 #define FIB_HINT_SLOTS			1024
@@ -62,14 +63,7 @@ typedef enum FibSlotPhase
 typedef struct FibRequestSlot
 {
 	FibSlotPhase phase;
-	uint64		generation;
-	Oid			database;
-	uint64		n;
-	NameData	role;
-	char		requester[PG_FIB_REQUESTER_MAX + 1];	/* "" for the role as a whole */
-	int			max_per_role;
-	int			max_per_requester;
-	FibAnswer	answer;
+	FibRequest	request;		/* what the keeper takes, and its answer */
 	uint64		wait_n;			/* fib_wait() sleeps on this job, if not 0 */
 	bool		wait_ended;		/* ... and a worker saw it end */
 	/* F(n) computed inside queries of this slot's backends, for fib_stats */
@@ -220,15 +214,15 @@ pg_fib_post_request(uint64 absn, const char *requester, uint64 wait_n)
 	char	   *role = GetUserNameFromId(GetUserId(), false);
 
 	LWLockAcquire(fib_shared->lock, LW_EXCLUSIVE);
-	slot->generation++;
+	slot->request.generation++;
 	slot->phase = FIB_SLOT_POSTED;
-	slot->database = MyDatabaseId;
-	slot->n = absn;
-	namestrcpy(&slot->role, role);
-	strlcpy(slot->requester, requester != NULL ? requester : "", sizeof(slot->requester));
-	slot->max_per_role = pg_fib_max_queued_per_role;
-	slot->max_per_requester = pg_fib_max_queued_per_requester;
-	memset(&slot->answer, 0, sizeof(slot->answer));
+	slot->request.database = MyDatabaseId;
+	slot->request.n = absn;
+	namestrcpy(&slot->request.role, role);
+	strlcpy(slot->request.requester, requester != NULL ? requester : "", sizeof(slot->request.requester));
+	slot->request.max_per_role = pg_fib_max_queued_per_role;
+	slot->request.max_per_requester = pg_fib_max_queued_per_requester;
+	memset(&slot->request.answer, 0, sizeof(slot->request.answer));
 	slot->wait_n = wait_n;
 	slot->wait_ended = false;
 	fib_wake_keeper();
@@ -249,7 +243,7 @@ pg_fib_poll_answer(FibAnswer *answer, bool *keeper_running)
 	LWLockAcquire(fib_shared->lock, LW_SHARED);
 	answered = slot->phase == FIB_SLOT_ANSWERED;
 	if (answered)
-		*answer = slot->answer;
+		*answer = slot->request.answer;
 	*keeper_running = fib_shared->keeper_pid != 0;
 	LWLockRelease(fib_shared->lock);
 	return answered;
@@ -555,22 +549,15 @@ pg_fib_take_requests(FibTakenRequest *taken, int max)
 
 		if (slot->phase != FIB_SLOT_POSTED)
 			continue;
-		if (slot->database != MyDatabaseId)
+		if (slot->request.database != MyDatabaseId)
 		{
-			slot->answer.outcome = FIB_OUTCOME_WRONG_DATABASE;
+			slot->request.answer.outcome = FIB_OUTCOME_WRONG_DATABASE;
 			slot->phase = FIB_SLOT_ANSWERED;
 			refused = true;
 			continue;
 		}
 		taken[ntaken].slot = i;
-		taken[ntaken].generation = slot->generation;
-		taken[ntaken].database = slot->database;
-		taken[ntaken].n = slot->n;
-		taken[ntaken].role = slot->role;
-		memcpy(taken[ntaken].requester, slot->requester, sizeof(slot->requester));
-		taken[ntaken].max_per_role = slot->max_per_role;
-		taken[ntaken].max_per_requester = slot->max_per_requester;
-		memset(&taken[ntaken].answer, 0, sizeof(FibAnswer));
+		taken[ntaken].request = slot->request;
 		slot->phase = FIB_SLOT_TAKEN;
 		ntaken++;
 	}
@@ -594,9 +581,9 @@ pg_fib_answer_requests(const FibTakenRequest *taken, int ntaken)
 	{
 		FibRequestSlot *slot = &fib_shared->slots[taken[i].slot];
 
-		if (slot->phase != FIB_SLOT_TAKEN || slot->generation != taken[i].generation)
+		if (slot->phase != FIB_SLOT_TAKEN || slot->request.generation != taken[i].request.generation)
 			continue;			/* abandoned by its caller */
-		slot->answer = taken[i].answer;
+		slot->request.answer = taken[i].request.answer;
 		slot->phase = FIB_SLOT_ANSWERED;
 	}
 	LWLockRelease(fib_shared->lock);

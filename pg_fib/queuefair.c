@@ -1,6 +1,6 @@
 /*-------------------------------------------------------------------------
  *
- * fairtags.c
+ * queuefair.c
  *	  The start tags of the fair queue: the keeper's virtual clocks, and
  *	  the turn each role and each requester had last.
  *
@@ -17,7 +17,7 @@
  * requester (within the role: fib_jobs.start_tag_in_role), and clock is the
  * level's virtual time: one less than the smallest tag still queued there
  * (the head), or, with nothing queued, the largest tag given so far; it
- * never goes back.  The claim (jobs.c) takes the role of the smallest
+ * never goes back.  The claim (queuejobs.c) takes the role of the smallest
  * start_tag, then that role's job of the smallest start_tag_in_role.  So:
  *
  *	- a flow with a backlog has one tag per turn, one after another, and a
@@ -43,7 +43,7 @@
  * flow.
  *
  * IDENTIFICATION
- *	  pg_fib/fairtags.c
+ *	  pg_fib/queuefair.c
  *
  *-------------------------------------------------------------------------
  */
@@ -52,7 +52,7 @@
 #include "utils/hsearch.h"
 #include "utils/memutils.h"
 
-#include "pg_fib.h"
+#include "queue.h"
 
 /* A role: its turn among roles, and its own clock among its requesters. */
 typedef struct FibFairRole

@@ -1,25 +1,25 @@
 /*-------------------------------------------------------------------------
  *
- * keeper.c
+ * queuekeeper.c
  *	  The keeper: the background worker that writes what callers' queries
  *	  may not.
  *
  * Each round the keeper takes the requests and memoize hints posted in
- * shared memory (see shmem.c) and writes them to fib_jobs in one
+ * shared memory (see queueshmem.c) and writes them to fib_jobs in one
  * transaction, each in a subtransaction of its own, and answers the
- * callers.  Its lock_timeout is one second (bgworker.c): a request whose
+ * callers.  Its lock_timeout is one second (queuebgworker.c): a request whose
  * job row someone holds locked is answered FIB_OUTCOME_LOCKED after that
  * second, so a caller that holds the lock itself gets an error instead of
  * a deadlock no detector sees, and everyone else is served.  Every
  * FIB_KEEPER_TICK_MS it counts memo hits, keeps the memo within
  * pg_fib.memo_max_size (so the budget holds without pg_cron) and forgets
- * the fair queue's flows that no longer matter (fairtags.c); every
+ * the fair queue's flows that no longer matter (queuefair.c); every
  * FIB_ORPHAN_CHECK_MS it requeues the jobs of compute workers that died.
  * It never computes, so requests are answered within milliseconds even
  * while every compute worker is busy.
  *
  * IDENTIFICATION
- *	  pg_fib/keeper.c
+ *	  pg_fib/queuekeeper.c
  *
  *-------------------------------------------------------------------------
  */
@@ -35,7 +35,8 @@
 #include "utils/resowner.h"
 #include "utils/timestamp.h"
 
-#include "pg_fib.h"
+#include "queue.h"
+#include "settings.h"
 
 /* How often the keeper wakes by itself: memo hits are written then. */
 #define FIB_KEEPER_TICK_MS		1000
@@ -45,9 +46,6 @@
 
 /* How often it measures the memo, besides the workers' own count. */
 #define FIB_MEMO_MEASURE_MS		60000
-
-/* The keeper's lock_timeout, as bgworker.c sets it, for the answer. */
-#define FIB_KEEPER_LOCK_TIMEOUT_MS	1000
 
 #define FIB_TAKE_MAX			64
 
@@ -68,13 +66,7 @@ fib_keeper_schema(FibSchema *schema)
 	fib_reported_status = schema->status;
 	fib_reported_namespace = schema->namespace;
 	if (schema->status == FIB_OUTCOME_UNSAFE_SCHEMA)
-		ereport(WARNING,
-				(errmsg("pg_fib keeper does not work in schema \"%s\": it is not owned by a superuser",
-						get_namespace_name(schema->namespace)),
-				 errdetail("Schema \"%s\" is owned by role \"%s\", who could replace what pg_fib runs as a superuser there.",
-						   get_namespace_name(schema->namespace),
-						   GetUserNameFromId(schema->owner, false)),
-				 errhint("Make a superuser own the schema (ALTER SCHEMA ... OWNER TO), or install pg_fib in a schema only superusers own.")));
+		pg_fib_report_unsafe_schema(WARNING, schema->namespace);
 	else if (schema->status == FIB_OUTCOME_WRONG_VERSION)
 		ereport(WARNING,
 				(errmsg("pg_fib keeper does not work with extension \"pg_fib\" in database \"%s\": it needs an update",
@@ -133,7 +125,7 @@ fib_keeper_try(FibKeeperStep step, const FibSchema *schema, void *arg, FibQueued
 static void
 fib_keeper_request(const FibSchema *schema, void *arg, FibQueued *queued)
 {
-	pg_fib_jobs_request(schema, (FibTakenRequest *) arg, queued);
+	pg_fib_jobs_request(schema, &((FibTakenRequest *) arg)->request, queued);
 }
 
 /* fib_keeper_memoize is the step that writes one memoize hint. */
@@ -169,7 +161,11 @@ fib_keeper_write(FibTakenRequest *requests, int nrequests, uint64 *memoize, int 
 	{
 		pg_fib_commit();
 		for (i = 0; i < nrequests; i++)
-			requests[i].answer.outcome = schema.status;
+		{
+			requests[i].request.answer.outcome = schema.status;
+			/* the schema, for the caller's message */
+			requests[i].request.answer.count = (int64) schema.namespace;
+		}
 		return;
 	}
 
@@ -181,11 +177,11 @@ fib_keeper_write(FibTakenRequest *requests, int nrequests, uint64 *memoize, int 
 
 		if (sqlerrcode == ERRCODE_LOCK_NOT_AVAILABLE)
 		{
-			requests[i].answer.outcome = FIB_OUTCOME_LOCKED;
-			requests[i].answer.limit = FIB_KEEPER_LOCK_TIMEOUT_MS;
+			requests[i].request.answer.outcome = FIB_OUTCOME_LOCKED;
+			requests[i].request.answer.limit = PG_FIB_KEEPER_LOCK_TIMEOUT_MS;
 		}
 		else if (sqlerrcode != 0)
-			requests[i].answer.outcome = FIB_OUTCOME_ERROR;
+			requests[i].request.answer.outcome = FIB_OUTCOME_ERROR;
 	}
 	for (i = 0; i < nmemoize; i++)
 		(void) fib_keeper_try(fib_keeper_memoize, &schema, &memoize[i], &queued);
@@ -225,7 +221,7 @@ fib_keeper_round(MemoryContext loop_context, bool include_hits)
 
 		(void) pg_fib_recover(loop_context, "pg_fib keeper writing requests");
 		for (i = 0; i < nrequests; i++)
-			requests[i].answer.outcome = FIB_OUTCOME_ERROR;
+			requests[i].request.answer.outcome = FIB_OUTCOME_ERROR;
 	}
 	PG_END_TRY();
 	pg_fib_answer_requests(requests, nrequests);
@@ -235,7 +231,7 @@ fib_keeper_round(MemoryContext loop_context, bool include_hits)
 /*
  * fib_keeper_requeue_orphans requeues the jobs left running by compute
  * workers that are gone; those whose worker left a quit marker (see
- * bgworker.c) do not count the attempt.  The markers are removed once that
+ * queuebgworker.c) do not count the attempt.  The markers are removed once that
  * is committed.
  */
 static void
