@@ -284,7 +284,7 @@ def make_app(proxy=True, request_id=True, metrics=True):
     if not request_id:
         requestid_mod.init_app = lambda app: None
     if not metrics:
-        metrics_mod.init_app = lambda app: app.register_blueprint(metrics_mod.bp)
+        metrics_mod.init_app = lambda app, **_: app.register_blueprint(metrics_mod.bp)
     try:
         return create_app({"BEHIND_PROXY": proxy})
     finally:
@@ -368,7 +368,7 @@ def tagged_params(params):
 
 
 TYPES = {"n": "bigint", "max_digits": "bigint", "failed_hold": "double precision",
-         "application_name": "text"}
+         "application_name": "text", "requester": "text"}
 
 
 class Psycopg2:
@@ -593,7 +593,7 @@ def main():
     ]
 
     params = {"n": memo_n, "max_digits": limit, "failed_hold": 30.0,
-              "application_name": f"pg_fib web {REQUEST_ID}"}
+              "application_name": f"pg_fib web {REQUEST_ID}", "requester": "ip:127.0.0.1"}
     pg3 = Psycopg3(url)
     pg3t = Psycopg3(url, dicts=False)
     pg2 = Psycopg2(url)

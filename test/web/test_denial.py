@@ -17,9 +17,12 @@ import statistics
 import threading
 import time
 
+import os
+
 import pytest
 
 import http_raw as http
+from conftest import ARTIFACTS
 
 ATTACKER = "127.0.0.1"
 BYSTANDER = "127.0.0.2"
@@ -35,6 +38,22 @@ def timed_get(url, path, source=BYSTANDER, headers=(), timeout=30):
     except OSError as error:
         status = type(error).__name__
     return status, time.monotonic() - start
+
+
+# What the second client saw during each attack, written to
+# test/web/artifacts/denial.md when the module ends.
+FIGURES = []
+
+
+@pytest.fixture(scope="module", autouse=True)
+def figures():
+    yield
+    if FIGURES:
+        os.makedirs(ARTIFACTS, exist_ok=True)
+        with open(os.path.join(ARTIFACTS, "denial.md"), "w") as f:
+            f.write("| attack | second client's requests | statuses | median (ms) | slowest (ms) |\n"
+                    "|---|---:|---|---:|---:|\n")
+            f.writelines(FIGURES)
 
 
 class Bystander:
@@ -73,6 +92,15 @@ class Bystander:
     @property
     def slowest(self):
         return max(seconds for _, seconds in self.results)
+
+    def record(self, attack):
+        """Add what this client saw to the module's figures."""
+        counts = {}
+        for status, _ in self.results:
+            counts[status] = counts.get(status, 0) + 1
+        FIGURES.append(f"| {attack} | {len(self.results)} | "
+                       f"{', '.join(f'{k}: {v}' for k, v in sorted(counts.items(), key=str))} | "
+                       f"{self.median * 1000:.1f} | {self.slowest * 1000:.1f} |\n")
 
 
 @pytest.fixture(scope="module")
@@ -137,6 +165,7 @@ def test_half_sent_requests_from_one_address_leave_everyone_else_served(stack):
         finally:
             for s in sockets:
                 s.close()
+    bystander.record("2,300 half-sent requests from one address")
     assert bystander.statuses == {200}, bystander.results
     assert bystander.slowest < 3, bystander.results
 
@@ -222,6 +251,7 @@ def test_cache_busting_downloads_do_not_slow_down_another_client(stack, huge):
     with Bystander(stack.url, small) as bystander:
         with concurrent.futures.ThreadPoolExecutor(6) as pool:
             list(pool.map(bust, range(6)))
+    bystander.record("6 clients downloading F(10^8) under cache-busting URLs")
     assert bystander.statuses == {200}, bystander.results
     assert bystander.median < 0.5 and bystander.slowest < 5, bystander.results
 
@@ -248,6 +278,7 @@ def test_large_bodies_are_not_compressed_per_request(stack, huge):
     with Bystander(stack.url, ["/api/v1/fib/3"]) as bystander:
         with concurrent.futures.ThreadPoolExecutor(8) as pool:
             list(pool.map(download, range(8)))
+    bystander.record("8 parallel gzip downloads of the cached F(10^8)")
     assert bystander.statuses == {200}
     assert bystander.median < 0.1, bystander.results
 
