@@ -99,9 +99,10 @@ class ProblemType(NamedTuple):
 
 # Every problem type the service answers with, by its slug: the app's own,
 # HTTP's (answered by Flask or by Nginx, deploy/nginx.conf), and one per
-# SQLSTATE of SQLSTATE_HTTP.  The problem pages, the API description and
-# the README's tables are made from this; test_docs.py checks that every
-# type a problem carries is here and its page answers.
+# SQLSTATE of SQLSTATE_HTTP.  The problem pages and the API description
+# are made from this; test_openapi.py checks that every type a problem
+# carries (the app's and Nginx's) is here and its page answers, and
+# test_api.py that docs/http.md's SQLSTATE table agrees with SQLSTATE_HTTP.
 PROBLEM_TYPES = {
     "malformed-integer": ProblemType(
         400, "Malformed integer",
