@@ -7,9 +7,9 @@ context ("Superuser only", "Needs a restart", "Reload", any session).
 import os
 import re
 
-README = os.path.join(os.path.dirname(__file__), "..", "..", "docs", "sql.md")
+SETTINGS_DOC = os.path.join(os.path.dirname(__file__), "..", "..", "docs", "sql.md")
 
-# The words of the README's description for each pg_settings context.
+# The words of docs/sql.md's description for each pg_settings context.
 CONTEXT_WORDS = {
     "superuser": "Superuser only",
     "postmaster": "Needs a restart",
@@ -17,7 +17,7 @@ CONTEXT_WORDS = {
     "user": "Any session may set it",
 }
 
-# Units of the README's defaults, in the units pg_settings reports.
+# Units of docs/sql.md's defaults, in the units pg_settings reports.
 UNITS = {
     "kB": {"kB": 1, "MB": 1024, "GB": 1024 ** 2, "TB": 1024 ** 3},
     "s": {"s": 1, "min": 60, "h": 3600, "d": 86400},
@@ -27,7 +27,7 @@ UNITS = {
 def readme_settings(text=None):
     """name -> (default, description) of every row of docs/sql.md's Settings table."""
     if text is None:
-        with open(README) as f:
+        with open(SETTINGS_DOC) as f:
             text = f.read()
     section = text.split("\n## Settings\n", 1)[1].split("\n## ", 1)[0]
     rows = {}
@@ -39,7 +39,7 @@ def readme_settings(text=None):
 
 
 def in_unit(value, unit):
-    """The README's default value ("7d", "1GB", "10") in pg_settings' unit."""
+    """docs/sql.md's default value ("7d", "1GB", "10") in pg_settings' unit."""
     if not unit:
         return value
     m = re.fullmatch(r"(\d+)\s*([A-Za-z]*)", value)
@@ -48,7 +48,7 @@ def in_unit(value, unit):
 
 
 def mismatches(readme, server):
-    """Sentences for every difference between the README's rows and
+    """Sentences for every difference between docs/sql.md's rows and
     pg_settings' (name -> (boot_val, unit, context)); [] when they agree."""
     found = []
     for name in sorted(set(readme) ^ set(server)):
@@ -58,13 +58,13 @@ def mismatches(readme, server):
         default, description = readme[name]
         boot_val, unit, context = server[name]
         if in_unit(default, unit) != boot_val:
-            found.append(f"{name}: README says {default}, the server's boot value is {boot_val} {unit or ''}".rstrip())
+            found.append(f"{name}: docs/sql.md says {default}, the server's boot value is {boot_val} {unit or ''}".rstrip())
         words = CONTEXT_WORDS[context]
         if words not in description:
-            found.append(f"{name}: README does not say '{words}' ({context})")
+            found.append(f"{name}: docs/sql.md does not say '{words}' ({context})")
         for other, other_words in CONTEXT_WORDS.items():
             if other != context and other_words in description:
-                found.append(f"{name}: README says '{other_words}' but its context is {context}")
+                found.append(f"{name}: docs/sql.md says '{other_words}' but its context is {context}")
     return found
 
 
@@ -88,9 +88,9 @@ def test_the_comparison_can_fail():
     assert mismatches(readme, {"pg_fib.a": ("86400", "s", "sighup"),
                                "pg_fib.b": ("1048576", "kB", "postmaster"),
                                "pg_fib.d": ("1", None, "user")}) == [
-        "pg_fib.c is only in README.md",
+        "pg_fib.c is only in docs/sql.md",
         "pg_fib.d is only in the server",
-        "pg_fib.a: README says 7d, the server's boot value is 86400 s",
-        "pg_fib.b: README does not say 'Needs a restart' (postmaster)",
-        "pg_fib.b: README says 'Superuser only' but its context is postmaster",
+        "pg_fib.a: docs/sql.md says 7d, the server's boot value is 86400 s",
+        "pg_fib.b: docs/sql.md does not say 'Needs a restart' (postmaster)",
+        "pg_fib.b: docs/sql.md says 'Superuser only' but its context is postmaster",
     ]
