@@ -10,7 +10,8 @@
 #       db      PostgreSQL 15 with pg_cron (the extension itself: build)
 #       web     Flask under Gunicorn, the web front
 #       nginx   Nginx in front of it
-#       test    the suites and benchmarks (with build, db, web and nginx)
+#       test    the suites and benchmarks (with build, db, web and nginx),
+#               and the npm packages of deploy/install-npm.sh
 set -euo pipefail
 
 BUILD=(
@@ -61,13 +62,15 @@ TEST=(
 )
 
 PACKAGES=()
+NPM=
 for set in "${@:-all}"; do
     case "$set" in
         build) PACKAGES+=("${BUILD[@]}") ;;
         db) PACKAGES+=("${DB[@]}") ;;
         web) PACKAGES+=("${WEB[@]}") ;;
         nginx) PACKAGES+=("${NGINX[@]}") ;;
-        test | all) PACKAGES+=("${BUILD[@]}" "${DB[@]}" "${WEB[@]}" "${NGINX[@]}" "${TEST[@]}") ;;
+        test | all) PACKAGES+=("${BUILD[@]}" "${DB[@]}" "${WEB[@]}" "${NGINX[@]}" "${TEST[@]}")
+            NPM=1 ;;
         *) echo "usage: $0 [build|db|web|nginx|test|all]..." >&2; exit 2 ;;
     esac
 done
@@ -79,7 +82,16 @@ for pkg in "${PACKAGES[@]}"; do
     fi
 done
 
+# The npm packages of the tests and of make audit (axe-core, Lighthouse),
+# once the Debian packages are there.
+npm_packages() {
+    if [ -n "$NPM" ]; then
+        "$(dirname "$0")/install-npm.sh"
+    fi
+}
+
 if [ "${#missing[@]}" -eq 0 ]; then
+    npm_packages
     exit 0
 fi
 
@@ -108,4 +120,7 @@ $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null 
 if [ -n "$own_policy" ]; then
     $SUDO rm -f "$policy"
 fi
-exit "$status"
+if [ "$status" -ne 0 ]; then
+    exit "$status"
+fi
+npm_packages
