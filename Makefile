@@ -18,6 +18,7 @@ OBJS = \
 	pg_fib/request.o \
 	pg_fib/memo.o \
 	pg_fib/jobs.o \
+	pg_fib/fairtags.o \
 	pg_fib/bgworker.o \
 	pg_fib/keeper.o \
 	pg_fib/worker.o \
@@ -41,13 +42,19 @@ endif
 
 # pg_regress and pg_isolation_regress find their tests by wildcard: adding a
 # test is adding a file.  They run against the server test/run-tests.sh
-# starts (PGHOST, PGPORT).
+# starts (PGHOST, PGPORT), in databases of their own where no pg_fib worker
+# runs, except the specs named queue_*.spec: those drive the keeper and the
+# compute workers, so "make installcheck-queue" runs them in the workers'
+# database (PG_FIB_DATABASE, pg_fib.database), as it is (it must not have
+# pg_fib yet: each spec creates and drops it).
 REGRESS = $(patsubst test/sql/%.sql,%,$(sort $(wildcard test/sql/*.sql)))
 REGRESS_OPTS = --inputdir=test --outputdir=test/results
-ISOLATION = $(patsubst test/specs/%.spec,%,$(sort $(wildcard test/specs/*.spec)))
+QUEUE_SPECS = $(patsubst test/specs/%.spec,%,$(sort $(wildcard test/specs/queue_*.spec)))
+ISOLATION = $(filter-out $(QUEUE_SPECS),$(patsubst test/specs/%.spec,%,$(sort $(wildcard test/specs/*.spec))))
 ISOLATION_OPTS = --inputdir=test --outputdir=test/output_iso
+PG_FIB_DATABASE ?= postgres
 
-EXTRA_CLEAN = test/results test/output_iso test/regression.diffs test/regression.out
+EXTRA_CLEAN = test/results test/output_iso test/output_iso_queue test/regression.diffs test/regression.out
 
 PG_CONFIG ?= pg_config
 PGXS := $(shell $(PG_CONFIG) --pgxs 2>/dev/null)
@@ -62,7 +69,13 @@ all install installcheck:
 	@exit 1
 endif
 
-.PHONY: test bench bench-about bench-series bench-versions
+.PHONY: test bench bench-about bench-series bench-versions installcheck-queue
+
+# installcheck-queue runs the queue_*.spec isolation specs in the workers'
+# database; test/run-tests.sh calls it after installcheck.
+installcheck-queue:
+	$(pg_isolation_regress_installcheck) --inputdir=test --outputdir=test/output_iso_queue \
+		--dbname=$(PG_FIB_DATABASE) --use-existing $(QUEUE_SPECS)
 
 # test runs every suite against a throwaway cluster; see test/run-tests.sh.
 test:
@@ -93,13 +106,14 @@ bench-versions:
 
 .PHONY: run stop status audit bench-web bench-web-profile soak
 
-# run starts the whole stack on loopback (PostgreSQL, Gunicorn, Nginx) and
-# prints its URL; stop stops it; status says what runs.  See deploy/run.sh.
+# run starts the whole stack on loopback (PostgreSQL; Gunicorn and Nginx
+# under supervisord) and prints its URL, quietly (details in run/*.log);
+# stop stops it; status says what runs.  See deploy/run.sh.
 run:
-	PG_CONFIG=$(PG_CONFIG) deploy/run.sh start
+	@PG_CONFIG=$(PG_CONFIG) deploy/run.sh start
 
 stop:
-	PG_CONFIG=$(PG_CONFIG) deploy/run.sh stop
+	@PG_CONFIG=$(PG_CONFIG) deploy/run.sh stop
 
 status:
 	@PG_CONFIG=$(PG_CONFIG) deploy/run.sh status || true

@@ -49,3 +49,18 @@ calls_per_query() {
     else echo 8
     fi
 }
+
+# private_postgres DIR copies this machine's PostgreSQL 15 under DIR, keeping
+# the layout that its binaries find their other directories by.
+private_postgres() {
+    local dir=$1 bindir sharedir libdir includedir
+    bindir=$("$PG_CONFIG" --bindir)
+    sharedir=$("$PG_CONFIG" --sharedir)
+    libdir=$(dirname "$bindir")
+    includedir=$("$PG_CONFIG" --includedir-server)
+    mkdir -p "$dir$(dirname "$libdir")" "$dir$(dirname "$sharedir")" "$dir$(dirname "$includedir")"
+    cp -a "$libdir" "$dir$(dirname "$libdir")/"
+    cp -a "$sharedir" "$dir$(dirname "$sharedir")/"
+    cp -a "$includedir" "$dir$(dirname "$includedir")/"
+    echo "$dir$bindir/pg_config"
+}

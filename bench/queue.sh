@@ -15,7 +15,11 @@
 #      per query through pgbench -M prepared;
 #   5. fib(n) per call in the server with the default pg_fib.memo_min_n,
 #      with recompute forced and with lookup forced, so that the default
-#      threshold can be checked against the better of the two at every n.
+#      threshold can be checked against the better of the two at every n;
+#   6. a compute worker's claim with 10,000 jobs queued: the fair claim over
+#      1,000 requesters and over one, beside the FIFO claim of the release
+#      before the fair queue (CLAIM_BASE, built here), in two more clusters
+#      with pg_stat_statements; see bench/claims.py.
 # fib() is IMMUTABLE: n is always a parameter (pgbench \set, or :n + 0 * i),
 # never a constant folded at plan time.  These machines are noisy: medians
 # and ratios, never one absolute time alone; pgbench variants take turns for
@@ -32,6 +36,9 @@ SECONDS_PER_RUN=${SECONDS_PER_RUN:-1}
 LATENCY_JOBS=${LATENCY_JOBS:-100}
 THROUGHPUT_JOBS=${THROUGHPUT_JOBS:-1000}
 THROUGHPUT_TIMEOUT=${THROUGHPUT_TIMEOUT:-300}
+CLAIM_ROUNDS=${CLAIM_ROUNDS:-5}
+CLAIMS=${CLAIMS:-1000}
+CLAIM_BASE=${CLAIM_BASE:-$(git log --reverse --format=%H -S"fib_jobs_claim_sql" -- pg_fib/jobs.c | head -n 1)^}
 BIG_NS=${BIG_NS:-"10000000 100000000"}
 BIG_RUNS=${BIG_RUNS:-3}
 HIT_NS=${HIT_NS:-"10000 100000 627177"}
@@ -58,11 +65,11 @@ cc -O2 -o bench/gmp_direct bench/gmp_direct.c -lgmp
 
 WORK=$(mktemp -d /tmp/pg_fib-queue.XXXXXX)
 chmod 755 "$WORK"
-# cleanup stops both clusters, shows their logs' ends after a failure, and
+# cleanup stops every cluster, shows their logs' ends after a failure, and
 # removes the temporary directory.
 cleanup() {
     local status=$? cluster
-    for cluster in w1 w2; do
+    for cluster in w1 w2 claims-base claims-head; do
         if [ "$status" -ne 0 ] && [ -f "$WORK/$cluster/server.log" ]; then
             echo "== last lines of the server log of $cluster" >&2
             tail -n 20 "$WORK/$cluster/server.log" >&2 || true
@@ -370,6 +377,39 @@ for n in $CHOICE_NS; do
         dc = (d - f) / k; rc = (r - f) / k; lc = (l - f) / k; best = rc < lc ? rc : lc
         printf "| %s | %d | %.2f | %.2f | %.2f | %.2f |\n", n, k, dc, rc, lc, dc / best }' >>"$RESULT"
 done
+
+# 6. A worker's claim with 10,000 jobs queued: this tree's fair claim beside
+# the FIFO claim of CLAIM_BASE, in clusters of their own with one worker and
+# pg_stat_statements (auto_explain in this tree's, for the plan).
+CLAIM_SETTINGS=("pg_fib.workers = 1" "pg_fib.max_queued = 100000"
+    "pg_stat_statements.track = all" "pg_stat_statements.track_planning = on")
+mkdir -p "$WORK/claims-base/src" "$WORK/claims-base/pg"
+git archive "$CLAIM_BASE" | tar -x -C "$WORK/claims-base/src"
+base_config=$(private_postgres "$WORK/claims-base/pg")
+make -s -C "$WORK/claims-base/src" PG_CONFIG="$base_config" >/dev/null
+make -s -C "$WORK/claims-base/src" PG_CONFIG="$base_config" install >/dev/null
+chmod -R a+rX "$WORK/claims-base"
+PORTS[claims-base]=$(pgcluster_free_port)
+(
+    PG_CONFIG=$base_config
+    PG_BINDIR=$("$PG_CONFIG" --bindir)
+    pgcluster_init "$WORK/claims-base" "${PORTS[claims-base]}" \
+        "shared_preload_libraries = 'pg_fib, pg_stat_statements'" "${CLAIM_SETTINGS[@]}"
+    pgcluster_start "$WORK/claims-base"
+)
+PORTS[claims-head]=$(pgcluster_free_port)
+pgcluster_init "$WORK/claims-head" "${PORTS[claims-head]}" \
+    "shared_preload_libraries = 'pg_fib, pg_stat_statements, auto_explain'" "${CLAIM_SETTINGS[@]}"
+pgcluster_start "$WORK/claims-head"
+for cluster in claims-base claims-head; do
+    PGHOST="$WORK/$cluster" PGPORT=${PORTS[$cluster]} "${PSQL[@]}" -c "CREATE EXTENSION pg_fib"
+done
+{
+    echo
+    "$PYTHON" bench/claims.py "$CLAIM_ROUNDS" "$CLAIMS" "$(git log -1 --format=%h "$CLAIM_BASE")" \
+        "$WORK/claims-base" "${PORTS[claims-base]}" "$WORK/claims-head" "${PORTS[claims-head]}" \
+        "$WORK/claims-head/server.log"
+} >>"$RESULT"
 
 {
     echo

@@ -26,6 +26,8 @@ PYTHON=/usr/bin/python3
 
 # shellcheck source=../deploy/pgcluster.sh
 source deploy/pgcluster.sh
+# shellcheck source=lib.sh
+source bench/lib.sh
 WORK=$(mktemp -d /tmp/pg_fib-versions.XXXXXX)
 chmod 755 "$WORK"
 cleanup() {
@@ -36,21 +38,6 @@ cleanup() {
     rm -rf "$WORK"
 }
 trap cleanup EXIT
-
-# private_postgres DIR copies this machine's PostgreSQL 15 under DIR, keeping
-# the layout that its binaries find their other directories by.
-private_postgres() {
-    local dir=$1 bindir sharedir libdir includedir
-    bindir=$("$PG_CONFIG" --bindir)
-    sharedir=$("$PG_CONFIG" --sharedir)
-    libdir=$(dirname "$bindir")
-    includedir=$("$PG_CONFIG" --includedir-server)
-    mkdir -p "$dir$(dirname "$libdir")" "$dir$(dirname "$sharedir")" "$dir$(dirname "$includedir")"
-    cp -a "$libdir" "$dir$(dirname "$libdir")/"
-    cp -a "$sharedir" "$dir$(dirname "$sharedir")/"
-    cp -a "$includedir" "$dir$(dirname "$includedir")/"
-    echo "$dir$bindir/pg_config"
-}
 
 declare -A PORTS
 for side in base head; do

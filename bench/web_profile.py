@@ -322,19 +322,19 @@ def pg_params(sql, names):
 
 def statements(n):
     """(key, label, SQL with %(name)s placeholders) of the statements to
-    compare; those made by editing today's VALUE_SQL are skipped when the
-    edit no longer applies (web/db.py changed)."""
+    compare; those made by editing today's value statement are skipped when
+    the edit no longer applies (web/db.py changed)."""
     from web import db
-    value = db.VALUE_SQL
-    out = [("value", "`VALUE_SQL`, as web/db.py has it", value)]
+    value = db.VALUE.template
+    out = [("value", "`db.VALUE`, as web/db.py has it", value)]
 
     def edited(key, label, old, new):
         if old in value:
             out.append((key, label, value.replace(old, new)))
-    edited("untagged", "`VALUE_SQL` without its request id (`set_config` filter)", db._TAGGED, "")
-    edited("norequest", "`VALUE_SQL` without `fib_request` (`fib_status` only)",
+    edited("untagged", "`db.VALUE` without its request id (`set_config` filter)", db._TAGGED, "")
+    edited("norequest", "`db.VALUE` without `fib_request` (`fib_status` only)",
            "THEN s ELSE fib_request(%(n)s) END", "THEN s ELSE s END")
-    edited("nosetting", "`VALUE_SQL` without `current_setting`",
+    edited("nosetting", "`db.VALUE` without `current_setting`",
            "current_setting('pg_fib.sync_max_n')::bigint", "3000000::bigint")
     row = ("SELECT s.n, s.state, s.progress, s.digits, s.error, "
            "CASE WHEN s.finished_at IS NOT NULL THEN 'memo' ELSE 'computed' END AS source, "
@@ -435,6 +435,17 @@ class Psycopg3:
 
         def call():
             return conn.execute(sql, next(tagged)).fetchone()
+        return call
+
+    def libpq(self, statement, params):
+        """statement (a web.db.Statement) as web/db.py runs it: libpq's own
+        PQexecPrepared through psycopg's pq module, text in and out."""
+        from web.pools import _exec_prepared
+        conn = self.conn
+        tagged = tagged_params(params)
+
+        def call():
+            return statement.row(_exec_prepared(conn, statement, statement.values(next(tagged))))
         return call
 
     def backends(self):
@@ -590,9 +601,11 @@ def main():
     for key, label, sql in statements(memo_n):
         drivers.append(Row(f"p2_{key}", label, pg2.prepared(sql, params),
                            backends=pg2.backends))
-    value_sql = db.VALUE_SQL
+    value_sql = db.VALUE.template
     drivers += [
-        Row("p3_value", "psycopg 3.1, prepared, dict rows (as web/db.py)",
+        Row("pq_value", "psycopg 3.1's pq module: libpq's PQexecPrepared (as web/db.py)",
+            pg3.libpq(db.VALUE, params), backends=pg3.backends),
+        Row("p3_value", "psycopg 3.1, prepared, dict rows (as web/db.py did)",
             pg3.prepared(value_sql, params), backends=pg3.backends),
         Row("p3_value_tuple", "psycopg 3.1, prepared, tuple rows",
             pg3t.prepared(value_sql, params), backends=pg3t.backends),
@@ -605,7 +618,7 @@ def main():
     ]
     inline_params = dict(params, n=inline_n)
     drivers += [
-        Row("p2_value_inline", f"`VALUE_SQL`, n = {inline_n} (computed inline)",
+        Row("p2_value_inline", f"`db.VALUE`, n = {inline_n} (computed inline)",
             pg2.prepared(value_sql, inline_params), backends=pg2.backends),
         Row("p2_text_inline", f"`SELECT fib_text(n)`, n = {inline_n}",
             pg2.prepared("SELECT fib_text(%(n)s)", inline_params), backends=pg2.backends),
@@ -684,10 +697,10 @@ def print_tables(r, rows, drivers, metrics, single, memo_path, stack):
         ("`db.value()`: pool, driver, round trip (client side)",
          r["w_memo"].cpu - r["w_stubbed"].cpu, "real query minus stubbed"),
         ("  of which the pool's checkout and return", r["d_checkout"].cpu, "alone"),
-        ("  of which psycopg 3.1 running the statement", r["p3_value"].cpu,
-         "`conn.execute(VALUE_SQL).fetchone()`"),
-        ("PostgreSQL: the statement (server CPU)", r["p3_value"].server,
-         "the backend's CPU per `VALUE_SQL`"),
+        ("  of which libpq running the statement", r["pq_value"].cpu,
+         "`PQexecPrepared` of `db.VALUE` through psycopg's pq module"),
+        ("PostgreSQL: the statement (server CPU)", r["pq_value"].server,
+         "the backend's CPU per `db.VALUE`"),
     ]
     for label, us, how in layers:
         line([label, f"{us:.1f}", how])

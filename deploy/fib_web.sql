@@ -75,6 +75,7 @@ REVOKE ALL ON FUNCTION public.fib_web_memo_page(bigint, integer), public.fib_web
 GRANT EXECUTE ON FUNCTION
     public.fib_text(bigint),
     public.fib_request(bigint),
+    public.fib_request(bigint, text),
     public.fib_status(bigint),
     public.fib_mod(bigint, bigint),
     public.fib_digits(bigint),

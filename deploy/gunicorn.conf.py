@@ -1,16 +1,20 @@
 # gunicorn.conf.py: Gunicorn's settings for pg_fib's web front, in the
 # sections of Gunicorn's example config (examples/example_config.py).
-# deploy/run.sh starts it as
+# make run's supervisord (deploy/supervisord.conf) starts it as
 #   gunicorn --config deploy/gunicorn.conf.py 'web:create_app()'
 # and the environment overrides what is marked so (GUNICORN_BIND, ...).
 
+import ctypes
+import logging
 import os
 import shutil
+import signal
 import tempfile
 
 # Server socket
 #
-# Loopback only: Nginx is the one client.
+# Loopback or a Unix socket only (make run: unix:run/gunicorn/gunicorn.sock):
+# Nginx is the one client.
 bind = [os.environ.get("GUNICORN_BIND", "127.0.0.1:8000")]
 backlog = 2048
 
@@ -67,7 +71,7 @@ raw_env = [f"FIB_WEB_BEHIND_PROXY={os.environ.get('FIB_WEB_BEHIND_PROXY', 'true'
 
 # Logging
 #
-# To stdout and stderr; deploy/run.sh sends them to run/gunicorn.log.
+# To stdout and stderr; make run's supervisord sends them to run/gunicorn.log.
 accesslog = "-"
 errorlog = "-"
 loglevel = "info"
@@ -81,14 +85,31 @@ proc_name = "pg_fib-web"
 
 # Server hooks
 #
+# Gunicorn 20.1 runs child_exit inside the master's SIGCHLD handler, which
+# Python may enter between any two bytecodes of the master, the handler
+# itself included: workers that die close together (a burst of kills, all
+# of them timing out in the same second) nest one handler in another, and
+# an import or a write that a nested handler repeats fails ("partially
+# initialized module", "reentrant call") and stops the master.  So
+# child_exit only appends to a list (atomic, cannot fail), and the work it
+# stands for runs in pre_fork, in the master's main loop, before the
+# replacement worker is forked.  test/deploy/test_gunicorn_master.py kills
+# workers 5 ms apart and all at once and checks that the master lives and
+# serves.
+#
 # Metrics (web/metrics.py): each worker writes its own to files in
 # PROMETHEUS_MULTIPROC_DIR, and /metrics adds them up.  The master makes
 # the directory afresh at start (a worker's files must not outlive the
 # server), owned by the workers' user, before any worker imports the app;
-# child_exit drops a dead worker's live gauges.
+# a dead worker's live gauges are dropped before its replacement starts.
 
 
 _METRICS_PREFIX = "pg_fib-web-metrics."
+# prctl(2): the signal a process gets when its parent dies.
+_PR_SET_PDEATHSIG = 1
+_libc = ctypes.CDLL(None, use_errno=True)
+# Pids of the workers that exited, for pre_fork.
+_exited = []
 
 
 def on_starting(server):
@@ -100,6 +121,12 @@ def on_starting(server):
         path = tempfile.mkdtemp(prefix=_METRICS_PREFIX)
         os.environ["PROMETHEUS_MULTIPROC_DIR"] = path
     os.chown(path, server.cfg.uid, server.cfg.gid)
+    # Gunicorn logs from its SIGCHLD handler too; when that handler
+    # interrupts a write of the same stream (one blocked on a full pipe),
+    # the nested write fails ("reentrant call"), and logging's report of
+    # the failure would raise out of the handler and stop the master.  The
+    # master drops such a line instead; workers report as usual (post_fork).
+    logging.raiseExceptions = False
 
 
 def on_exit(server):
@@ -109,5 +136,36 @@ def on_exit(server):
 
 
 def child_exit(server, worker):
+    _exited.append(worker.pid)
+
+
+def pre_fork(server, worker):
+    if not _exited:
+        return
+    # Imported here, in the main loop, not at the top: prometheus_client
+    # chooses its multiprocess mode when first imported, and
+    # PROMETHEUS_MULTIPROC_DIR is set only by on_starting.
     from prometheus_client import multiprocess
-    multiprocess.mark_process_dead(worker.pid)
+    while _exited:
+        pid = _exited.pop()
+        try:
+            multiprocess.mark_process_dead(pid)
+        except OSError as error:
+            server.log.warning("metrics of worker %s not dropped: %s", pid, error)
+
+
+def post_fork(server, worker):
+    logging.raiseExceptions = True
+
+
+def post_worker_init(worker):
+    # A master killed outright (SIGKILL, OOM) leaves its workers running;
+    # the supervisor's new master binds a new socket, so they would serve
+    # no one while holding their database connections until their next
+    # check of the parent (up to timeout / 2).  SIGTERM, their graceful
+    # stop, when the master dies.  Set here, after the worker took the
+    # app's user: changing credentials clears the setting.
+    if _libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0) != 0:
+        worker.log.warning("prctl(PR_SET_PDEATHSIG): %s", os.strerror(ctypes.get_errno()))
+    if os.getppid() != worker.ppid:
+        worker.alive = False

@@ -10,7 +10,9 @@
 #       db      PostgreSQL 15 with pg_cron (the extension itself: build)
 #       web     Flask under Gunicorn, the web front
 #       nginx   Nginx in front of it
-#       test    the suites and benchmarks (with build, db, web and nginx),
+#       run     what make run adds: supervisord, which keeps Gunicorn and
+#               Nginx running (the containers have Docker's restart policy)
+#       test    the suites and benchmarks (with build, db, web, nginx and run),
 #               and the npm packages of deploy/install-npm.sh
 set -euo pipefail
 
@@ -40,9 +42,20 @@ NGINX=(
     nginx
     curl
 )
+# make run (deploy/run.sh): Gunicorn and Nginx under supervisord, which
+# restarts either within a second if it dies; pgrep for
+# deploy/nginx-foreground.sh.
+RUN=(
+    supervisor
+    procps
+)
 TEST=(
     postgresql-15-pgmp
     python3-pytest
+    # The API description: every answer checked against it, and drawn
+    # requests (test/web/openapi_check.py, test_properties.py).
+    python3-jsonschema
+    python3-hypothesis
     python3-gmpy2
     python3-mpmath
     valgrind
@@ -69,9 +82,11 @@ for set in "${@:-all}"; do
         db) PACKAGES+=("${DB[@]}") ;;
         web) PACKAGES+=("${WEB[@]}") ;;
         nginx) PACKAGES+=("${NGINX[@]}") ;;
-        test | all) PACKAGES+=("${BUILD[@]}" "${DB[@]}" "${WEB[@]}" "${NGINX[@]}" "${TEST[@]}")
+        run) PACKAGES+=("${RUN[@]}") ;;
+        test | all) PACKAGES+=("${BUILD[@]}" "${DB[@]}" "${WEB[@]}" "${NGINX[@]}" "${RUN[@]}"
+                              "${TEST[@]}")
             NPM=1 ;;
-        *) echo "usage: $0 [build|db|web|nginx|test|all]..." >&2; exit 2 ;;
+        *) echo "usage: $0 [build|db|web|nginx|run|test|all]..." >&2; exit 2 ;;
     esac
 done
 
@@ -82,8 +97,8 @@ for pkg in "${PACKAGES[@]}"; do
     fi
 done
 
-# The npm packages of the tests and of make audit (axe-core, Lighthouse),
-# once the Debian packages are there.
+# The npm packages of the tests, make audit and /api/docs (axe-core,
+# Lighthouse, Redocly's CLI, Swagger UI), once the Debian packages are there.
 npm_packages() {
     if [ -n "$NPM" ]; then
         "$(dirname "$0")/install-npm.sh"

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# install-npm.sh installs the npm packages pg_fib's tests and "make audit"
-# use, at pinned versions, into npm/node_modules (git-ignored), with the
-# machine's Node.js and npm.  It is idempotent: when every package is there at
+# install-npm.sh installs the npm packages pg_fib's tests, "make audit" and
+# the API's documentation page use, at pinned versions, into npm/node_modules
+# (git-ignored), with the machine's Node.js and npm.  It is idempotent: when every package is there at
 # its version it asks no registry (the suites then run offline).
 #
 #   deploy/install-npm.sh                 every package of PACKAGES below
@@ -23,6 +23,11 @@ PACKAGES=(
     # Node.js 20 (13 needs 22.19).  It drives Debian's chromium through
     # puppeteer-core, which downloads no browser.
     lighthouse@12.8.2
+    # The API description linted in make test (test/web/test_openapi.py).
+    @redocly/cli@2.77.0
+    # /api/docs: deploy/run.sh api-docs copies its bundle and stylesheet
+    # next to deploy/api-docs/index.html, for Nginx to serve.
+    swagger-ui-dist@5.30.3
 )
 if [ "$#" -gt 0 ]; then
     PACKAGES=("$@")

@@ -3,29 +3,46 @@
 # "make run", "make stop" and "make status" do:
 #   PostgreSQL with pg_fib and pg_cron (cluster in run/pg, data kept),
 #   REPLICAS hot standbys of it (run/replica1, ...: pg_basebackup -R),
-#   Gunicorn serving web/ as role fib_web, Nginx in front of it.
+#   Gunicorn serving web/ as role fib_web on the Unix socket
+#   run/gunicorn/gunicorn.sock, Nginx in front of it on PORT; supervisord
+#   (deploy/supervisord.conf) keeps Gunicorn and Nginx running.
 #
 # run/ is git-ignored.  Started by root, the servers run as postgres and
-# Gunicorn's workers as www-data: when those users cannot reach the
-# repository (a checkout in /root, say), run is a link to
+# Gunicorn's workers and Nginx's as www-data: when those users cannot reach
+# the repository (a checkout in /root, say), run is a link to
 # /var/lib/pg_fib-run/<checkout's name>-<hash of its path>, and the app runs
-# from a copy of web/ and deploy/gunicorn.conf.py made there at each start
-# (only start makes that directory: nginx-conf, status and stop leave no trace).
+# from a copy of web/ and deploy/gunicorn.conf.py made there whenever
+# Gunicorn (re)starts (only start makes that directory: nginx-conf, status
+# and stop leave no trace).
 #
-#   deploy/run.sh start    install what is missing, build and install the
-#                          extension, start what is not running (harmless twice)
-#   deploy/run.sh stop     stop what start started, by pid
-#   deploy/run.sh status   say what runs
+# fib_web logs in with a password (SCRAM) that start generates once into
+# run/fib_web.pgpass, a libpq passfile only the app's user can read, named
+# by the app's connection strings; its CONNECTION LIMIT is computed from
+# Gunicorn's workers and the app's pool size (fib_web_connection_limit).
+#
+#   deploy/run.sh start    check that every port it needs is free (or
+#                          already this stack's), install what is missing,
+#                          build and install the extension, start what is
+#                          not running (harmless twice); quiet on success,
+#                          details in run/*.log; on failure exits non-zero
+#                          with the reason and the log's last lines
+#   deploy/run.sh stop     stop supervisord and everything under it, then
+#                          the clusters
+#   deploy/run.sh status   say what runs and how to connect; exit 3 when a
+#                          part is down
 #   deploy/run.sh nginx-conf PREFIX LISTEN UPSTREAM RATE BURST [CONN]
+#   deploy/run.sh api-docs DIR  fill DIR with the API's documentation (/api/docs/)
 #                          print deploy/nginx.conf filled in (the tests use it)
 #
-# Environment: PORT (Nginx, default 8080), GUNICORN_PORT (default PORT+1),
-# PGPORT (default 25432, fixed when the cluster is created), FIB_WEB_MAX_N
-# (pg_fib.max_n of role fib_web, default 100000000), RATE and BURST (Nginx's
-# limit_req per client address, default 50r/s and 100), REPLICAS (read
-# replicas to run, on ports PGPORT+1, ...; default: as many as the last
-# start ran, 0 the first time; REPLICAS=0 stops them and keeps their data),
-# PG_CONFIG.
+# Environment: PORT (Nginx, default 8080), PGPORT (default 25432, fixed when
+# the cluster is created), REPLICAS (read replicas to run, on ports
+# PGPORT+1, ...; default: as many as the last start ran, 0 the first time;
+# REPLICAS=0 stops them and keeps their data), FIB_WEB_MAX_N (pg_fib.max_n
+# of role fib_web, default 100000000), RATE and BURST (Nginx's limit_req per
+# client address, default 50r/s and 100), CONN (Nginx's limit_conn per client
+# address, default 32), PG_CONFIG.  Every other FIB_WEB_*
+# and GUNICORN_* variable goes to the app (GUNICORN_WORKERS,
+# FIB_WEB_POOL_MAX_SIZE, ...): start restarts Gunicorn when they change.
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
@@ -49,19 +66,28 @@ elif [ "${1:-}" = start ] && [ "$(id -u)" -eq 0 ] && [ ! -d "$RUN" ] && ! reacha
     APP=$STATE/app
 fi
 PORT=${PORT:-8080}
-GUNICORN_PORT=${GUNICORN_PORT:-$((PORT + 1))}
 RATE=${RATE:-50r/s}
 BURST=${BURST:-100}
 FIB_WEB_MAX_N=${FIB_WEB_MAX_N:-100000000}
 export PG_CONFIG=${PG_CONFIG:-pg_config}
+GUNICORN_SOCKET=$RUN/gunicorn/gunicorn.sock
+PASSFILE=$RUN/fib_web.pgpass
 
 SUDO=
+# The user of Gunicorn's workers (the app), who alone reads the passfile
+# and reaches Gunicorn's socket; Nginx's workers run as the same.
+APP_USER=$(id -un)
+APP_GROUP=$(id -gn)
 if [ "$(id -u)" -ne 0 ]; then
     SUDO=sudo
+else
+    APP_USER=www-data
+    APP_GROUP=www-data
 fi
 
 # nginx_conf PREFIX LISTEN UPSTREAM RATE BURST [CONN] prints the filled
-# template (CONN: requests under way per client address, default $CONN or 32).
+# template (CONN: requests under way per client address, default $CONN or
+# 32; the API's documentation is read from PREFIX/api-docs, see api_docs).
 nginx_conf() {
     local user=""
     if [ "$(id -u)" -eq 0 ]; then
@@ -69,13 +95,50 @@ nginx_conf() {
     fi
     sed -e "s|@PREFIX@|$1|g" -e "s|@LISTEN@|$2|g" -e "s|@UPSTREAM@|$3|g" \
         -e "s|@RATE@|$4|g" -e "s|@BURST@|$5|g" -e "s|@CONN@|${6:-${CONN:-32}}|g" \
-        -e "s|@USER@|$user|g" \
+        -e "s|@USER@|$user|g" -e "s|@DOCS@|$1/api-docs|g" \
         "$ROOT/deploy/nginx.conf"
+}
+
+# api_docs DIR fills DIR with the API's documentation page (deploy/api-docs)
+# and the Swagger UI files it uses (npm/, deploy/install-npm.sh), which
+# Nginx serves at /api/docs/.
+api_docs() {
+    local dir=$1 swagger=$ROOT/npm/node_modules/swagger-ui-dist
+    if [ ! -f "$swagger/swagger-ui-bundle.js" ]; then
+        echo "run.sh: $swagger is missing: run deploy/install-npm.sh" >&2
+        return 1
+    fi
+    mkdir -p "$dir"
+    cp "$ROOT"/deploy/api-docs/* "$swagger/swagger-ui-bundle.js" "$swagger/swagger-ui.css" "$dir/"
+    chmod -R a+rX "$dir"
+}
+
+# fail MESSAGE [LOG...] says what went wrong, shows the last lines of each
+# LOG, and exits 1.
+fail() {
+    local log
+    echo "make run: $1" >&2
+    shift
+    for log in "$@"; do
+        [ -s "$log" ] || continue
+        echo "--- last lines of $log:" >&2
+        tail -n 15 "$log" >&2
+    done
+    exit 1
+}
+
+# running PID: the process runs (exists and is not a zombie, which a
+# parent has yet to reap).
+running() {
+    local stat
+    stat=$(cat "/proc/$1/stat" 2>/dev/null) || return 1
+    stat=${stat##*) }
+    [ "${stat%% *}" != Z ]
 }
 
 # alive PIDFILE: the pid in PIDFILE runs.
 alive() {
-    [ -s "$1" ] && kill -0 "$(cat "$1")" 2>/dev/null
+    [ -s "$1" ] && running "$(cat "$1")"
 }
 
 pg_running() {
@@ -84,14 +147,14 @@ pg_running() {
 }
 
 # restrict_access DIR: the cluster in DIR lets a superuser in on its socket
-# only, in a directory only its owner (and root) can enter, and on
-# loopback TCP only fib_web (the app) and replication from the socket.
+# only, in a directory only its owner (and root) can enter; on loopback TCP
+# only fib_web (the app), with its password, and replication from the socket.
 restrict_access() {
     chmod 700 "$1"
     printf '%s\n' "# Written by deploy/run.sh at every start." \
         "local all all trust" \
         "local replication all trust" \
-        "host postgres fib_web 127.0.0.1/32 trust" |
+        "host postgres fib_web 127.0.0.1/32 scram-sha-256" |
         pg_as_owner tee "$1/data/pg_hba.conf" >/dev/null
 }
 
@@ -99,6 +162,108 @@ restrict_access() {
 replica_running() {
     [ -f "$1/data/postmaster.pid" ] &&
         pg_as_owner "$PG_BINDIR/pg_ctl" --pgdata="$1/data" status >/dev/null 2>&1
+}
+
+# pg_created: the primary's cluster exists, and with it its port.
+pg_created() {
+    [ -d "$RUN/pg/data" ] && [ -s "$RUN/pg.port" ]
+}
+
+# pg_port prints the primary's port: the cluster's own once it exists.
+pg_port() {
+    if pg_created; then
+        cat "$RUN/pg.port"
+    else
+        echo "${PGPORT:-25432}"
+    fi
+}
+
+# replica_count prints how many replicas start runs.
+replica_count() {
+    echo "${REPLICAS:-$(cat "$RUN/replicas" 2>/dev/null || echo 0)}"
+}
+
+# port_free PORT: no other socket listens on 127.0.0.1:PORT (bound as the
+# servers bind, with SO_REUSEADDR, so connections closing do not count).
+port_free() {
+    /usr/bin/python3 -c '
+import socket, sys
+s = socket.socket()
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+try:
+    s.bind(("127.0.0.1", int(sys.argv[1])))
+except OSError:
+    sys.exit(1)' "$1"
+}
+
+# advice PART says how to give PART (Nginx, PostgreSQL, replicaN) another port.
+advice() {
+    local created=
+    ! pg_created || created=1
+    case $1 in
+        Nginx) echo "set PORT to a free port" ;;
+        PostgreSQL)
+            if [ -n "$created" ]; then
+                echo "the cluster in $RUN/pg was created on this port: stop the other program"
+            else
+                echo "set PGPORT to a free port"
+            fi ;;
+        replica*)
+            if [ -n "$created" ]; then
+                echo "${1} listens on the primary's port + ${1#replica}: run fewer REPLICAS"
+            else
+                echo "set PGPORT so that PGPORT+1 to PGPORT+REPLICAS are free too, or run fewer REPLICAS"
+            fi ;;
+    esac
+}
+
+# check_addresses checks, before anything starts, that every port start
+# will listen on is a port, is used once, and is free or already this
+# stack's; else it says which variable to change.
+check_addresses() {
+    local pgport count i name part port ours
+    pgport=$(pg_port)
+    count=$(replica_count)
+    for name in PORT PGPORT REPLICAS; do
+        if [ -n "${!name:-}" ] && ! [[ ${!name} =~ ^[0-9]+$ ]]; then
+            fail "$name=${!name} is not a number"
+        fi
+    done
+    if [ -n "${PGPORT:-}" ] && pg_created && [ "$PGPORT" != "$pgport" ]; then
+        echo "make run: PGPORT=$PGPORT ignored: the cluster in $RUN/pg was created on port $pgport" >&2
+    fi
+    local -a parts=(Nginx PostgreSQL) ports=("$PORT" "$pgport")
+    for i in $(seq 1 "$count"); do
+        parts+=("replica$i")
+        ports+=("$((pgport + i))")
+    done
+    local -A owner=()
+    for i in "${!parts[@]}"; do
+        part=${parts[$i]}
+        port=${ports[$i]}
+        if [ "$port" -lt 1024 ] || [ "$port" -gt 65535 ]; then
+            fail "$part's port $port is not between 1024 and 65535: $(advice "$part")"
+        fi
+        if [ -n "${owner[$port]:-}" ]; then
+            # Only Nginx's port can meet another (a replica's is above
+            # the primary's).
+            fail "port $port would be both ${owner[$port]}'s and $part's: set PORT to another port"
+        fi
+        owner[$port]=$part
+    done
+    for i in "${!parts[@]}"; do
+        part=${parts[$i]}
+        port=${ports[$i]}
+        ours=
+        case $part in
+            Nginx) if nginx_ours && [ "$(cat "$RUN/port" 2>/dev/null)" = "$port" ]; then ours=1; fi ;;
+            PostgreSQL) if pg_running; then ours=1; fi ;;
+            replica*) if replica_running "$RUN/$part"; then ours=1; fi ;;
+        esac
+        if [ -z "$ours" ] && ! port_free "$port"; then
+            fail "port $port on 127.0.0.1, for $part, is taken by another program: $(advice "$part")"
+        fi
+    done
 }
 
 # start_replicas COUNT starts COUNT hot standbys of the primary, making
@@ -123,7 +288,8 @@ start_replicas() {
             [ "$(id -u)" -ne 0 ] || chown postgres: "$dir"
             pg_as_owner "$PG_BINDIR/pg_basebackup" --pgdata="$dir/data" --host="$RUN/pg" \
                 --port="$primary_port" --username=postgres --write-recovery-conf \
-                --checkpoint=fast --wal-method=stream
+                --checkpoint=fast --wal-method=stream >>"$RUN/setup.log" 2>&1 ||
+                fail "could not copy the primary into $dir (pg_basebackup)" "$RUN/setup.log"
             # The primary's postgresql.conf came along: the standby's own
             # port and socket directory override it.
             printf '%s\n' "port = $port" "unix_socket_directories = '$dir'" |
@@ -131,29 +297,298 @@ start_replicas() {
         fi
         restrict_access "$dir"
         if ! replica_running "$dir"; then
-            pgcluster_start "$dir"
+            pgcluster_start "$dir" >>"$RUN/setup.log" 2>&1 ||
+                fail "replica$i did not start" "$dir/server.log"
         else
             pg_as_owner "$PG_BINDIR/pg_ctl" --pgdata="$dir/data" reload >/dev/null
         fi
-        REPLICA_URLS+="${REPLICA_URLS:+, }\"host=127.0.0.1 port=$port dbname=postgres user=fib_web\""
+        REPLICA_URLS+="${REPLICA_URLS:+, }\"host=127.0.0.1 port=$port dbname=postgres user=fib_web passfile=$PASSFILE\""
     done
     REPLICA_URLS="[$REPLICA_URLS]"
     echo "$count" >"$RUN/replicas"
 }
 
 psql_su() {
-    "$PG_BINDIR/psql" -X -q -v ON_ERROR_STOP=1 -h "$RUN/pg" -p "$(cat "$RUN/pg.port")" \
+    PGOPTIONS="-c client_min_messages=warning" \
+        "$PG_BINDIR/psql" -X -q -v ON_ERROR_STOP=1 -h "$RUN/pg" -p "$(cat "$RUN/pg.port")" \
         -U postgres -d postgres "$@"
 }
 
-start() {
-    deploy/install-deps.sh
-    make --silent PG_CONFIG="$PG_CONFIG"
-    $SUDO make --silent install PG_CONFIG="$PG_CONFIG" >/dev/null
-    # shellcheck source=pgcluster.sh
-    source deploy/pgcluster.sh
-    mkdir -p "$RUN"
+# passthrough_env prints NAME=VALUE for each FIB_WEB_* and GUNICORN_*
+# variable of the caller's environment that goes to the app as it is.
+passthrough_env() {
+    local name
+    for name in $(compgen -e | sort); do
+        case $name in
+            FIB_WEB_DATABASE_URL | FIB_WEB_REPLICA_URLS | FIB_WEB_MAX_N | GUNICORN_BIND | \
+                GUNICORN_PIDFILE) ;;
+            FIB_WEB_* | GUNICORN_*) echo "$name=${!name}" ;;
+        esac
+    done
+}
 
+# fib_web_connection_limit prints fib_web's CONNECTION LIMIT, where the
+# numbers are known: each Gunicorn worker (deploy/gunicorn.conf.py, under
+# the app's environment) has a pool of at most FIB_WEB_POOL_MAX_SIZE
+# (web/__init__.py) connections per server; twice that, because during a
+# reload (HUP) or after a master was killed a second set of workers opens
+# its pools before the first has closed them, plus 2 for connections made
+# outside the pools (an operator's psql as fib_web, a check).  The limit
+# holds on each server: a replica counts its own connections.
+fib_web_connection_limit() {
+    local -a env
+    mapfile -t env < <(passthrough_env)
+    cd "$ROOT" && env -i PATH="$PATH" PYTHONDONTWRITEBYTECODE=1 "${env[@]}" /usr/bin/python3 -c '
+import os, runpy, sys
+sys.path.insert(0, os.getcwd())
+workers = runpy.run_path("deploy/gunicorn.conf.py")["workers"]
+from web import DEFAULTS
+pool = int(os.environ.get("FIB_WEB_POOL_MAX_SIZE", DEFAULTS["POOL_MAX_SIZE"]))
+print(2 * workers * pool + 2)'
+}
+
+# make_passfile writes fib_web's password, made once, into PASSFILE (mode
+# 0600, owned by the app's user: libpq ignores a passfile others can read).
+make_passfile() {
+    if [ ! -s "$PASSFILE" ]; then
+        local password
+        password=$(head -c 30 /dev/urandom | base64 | tr -d '+/=\n')
+        (umask 077 && printf '127.0.0.1:*:postgres:fib_web:%s\n' "$password" >"$PASSFILE")
+    fi
+    chmod 600 "$PASSFILE"
+    [ "$(id -u)" -ne 0 ] || chown "$APP_USER:$APP_GROUP" "$PASSFILE"
+}
+
+# setup_database creates or updates the extensions and role fib_web, and
+# sets fib_web's password and connection limit.
+setup_database() {
+    psql_su <<SQL >>"$RUN/setup.log" 2>&1 || fail "setting up the database failed" "$RUN/setup.log"
+CREATE EXTENSION IF NOT EXISTS pg_fib;
+ALTER EXTENSION pg_fib UPDATE;
+CREATE EXTENSION IF NOT EXISTS pg_cron;
+\\i $ROOT/deploy/fib_web.sql
+ALTER ROLE fib_web SET pg_fib.max_n = $FIB_WEB_MAX_N;
+SELECT fib_schedule_maintenance() AS maintenance_job \\gset
+SQL
+    local limit
+    limit=$(fib_web_connection_limit) ||
+        fail "could not compute fib_web's connection limit from deploy/gunicorn.conf.py and web/"
+    make_passfile
+    # The password goes by the environment (not the command line, which
+    # every user can read) into a psql variable, and the statement is kept
+    # out of the server's log.
+    PG_FIB_WEB_PASSWORD=$(cut -d: -f5 "$PASSFILE") psql_su -v limit="$limit" <<'SQL' \
+        >>"$RUN/setup.log" 2>&1 || fail "could not set fib_web's password" "$RUN/setup.log"
+\getenv fib_web_password PG_FIB_WEB_PASSWORD
+SET log_statement = 'none';
+SET log_min_duration_statement = -1;
+SET log_min_error_statement = panic;
+SET password_encryption = 'scram-sha-256';
+ALTER ROLE fib_web PASSWORD :'fib_web_password' CONNECTION LIMIT :limit;
+SQL
+}
+
+# sv runs supervisorctl on this stack's supervisord.
+sv() {
+    supervisorctl -c "$RUN/supervisord.conf" "$@"
+}
+
+# supervisord_alive: this stack's supervisord runs.
+supervisord_alive() {
+    [ -f "$RUN/supervisord.conf" ] && alive "$RUN/supervisord.pid"
+}
+
+# program_state NAME prints the supervisor state of program NAME (RUNNING,
+# BACKOFF, FATAL, ...), or STOPPED when supervisord does not run.
+program_state() {
+    if supervisord_alive; then
+        # (supervisorctl status exits 3 when the program is not running.)
+        { sv status "$1" 2>/dev/null || true; } | awk -v name="$1" '$1 == name { print $2 }' |
+            grep . || echo UNKNOWN
+    else
+        echo STOPPED
+    fi
+}
+
+# program_pid NAME prints the pid of program NAME when it runs.
+program_pid() {
+    supervisord_alive && sv pid "$1" 2>/dev/null | grep -E '^[1-9][0-9]*$'
+}
+
+# nginx_ours: this stack's Nginx master runs (under supervisord, or left by
+# a supervisord that was killed or by an older make run: start stops it).
+nginx_ours() {
+    alive "$RUN/nginx/nginx.pid" &&
+        tr '\0' ' ' <"/proc/$(cat "$RUN/nginx/nginx.pid")/cmdline" 2>/dev/null | grep -q "nginx: master"
+}
+
+# supervisord_conf prints deploy/supervisord.conf filled in, the app's
+# environment (lines NAME=VALUE on stdin) as NAME='VALUE',...
+supervisord_conf() {
+    local line environment="" value conf
+    while IFS= read -r line; do
+        value=${line#*=}
+        if [[ $value == *"'"* ]]; then
+            fail "${line%%=*} contains a single quote, which supervisord's environment cannot carry"
+        fi
+        environment+="${environment:+,}${line%%=*}='$value'"
+    done
+    # supervisord expands %(name)s in its configuration.
+    environment=${environment//%/%%}
+    conf=$(<"$ROOT/deploy/supervisord.conf")
+    conf=${conf//@RUN@/"$RUN"}
+    conf=${conf//@ROOT@/"$ROOT"}
+    conf=${conf//@APP@/"$APP"}
+    conf=${conf//@APP_USER@/"$APP_USER"}
+    conf=${conf//@APP_GROUP@/"$APP_GROUP"}
+    conf=${conf//@GUNICORN_ENV@/"$environment"}
+    printf '%s\n' "$conf"
+}
+
+# copy_app copies the app where Gunicorn runs it from, when that is not the
+# checkout (only before Gunicorn starts: a running master's new workers
+# would import the new files).
+copy_app() {
+    if [ "$APP" != "$ROOT" ]; then
+        rm -rf "$APP"
+        mkdir -p "$APP/deploy"
+        cp -R "$ROOT/web" "$APP/web"
+        cp "$ROOT/deploy/gunicorn.conf.py" "$APP/deploy/"
+        chmod -R a+rX "$APP"
+    fi
+}
+
+# stop_leftover PIDFILE SIGNAL WHAT: the process of PIDFILE, if it runs
+# WHAT (its command line says so) without this stack's supervisord (left by
+# a supervisord that was killed, or by a make run before supervisord), is
+# sent SIGNAL and waited for (at most 40 s).
+stop_leftover() {
+    local pid
+    alive "$1" || return 0
+    pid=$(cat "$1")
+    tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -q "$3" || return 0
+    kill -"$2" "$pid" 2>/dev/null || true
+    for _ in $(seq 400); do
+        running "$pid" || break
+        sleep 0.1
+    done
+}
+
+# start_web starts (or updates) supervisord with Gunicorn and Nginx.
+start_web() {
+    local -a app_env
+    app_env=("FIB_WEB_DATABASE_URL=host=127.0.0.1 port=$(cat "$RUN/pg.port") dbname=postgres user=fib_web passfile=$PASSFILE"
+             "FIB_WEB_REPLICA_URLS=$REPLICA_URLS"
+             "GUNICORN_BIND=unix:$GUNICORN_SOCKET"
+             "GUNICORN_PIDFILE=$RUN/gunicorn.pid"
+             "PROMETHEUS_MULTIPROC_DIR=$RUN/metrics")
+    mapfile -t -O "${#app_env[@]}" app_env < <(passthrough_env)
+
+    # Gunicorn's socket, in a directory only the app's user (Nginx's
+    # workers, Gunicorn's) and root can enter.
+    mkdir -p "$RUN/gunicorn" "$RUN/nginx/cache"
+    chmod 700 "$RUN/gunicorn"
+    if [ "$(id -u)" -eq 0 ]; then
+        chown "$APP_USER:$APP_GROUP" "$RUN/gunicorn"
+        chown www-data: "$RUN/nginx/cache"
+    fi
+
+    # Nginx in the foreground under supervisord: the template's
+    # "daemon on;" becomes "daemon off;".
+    nginx_conf "$RUN/nginx" "127.0.0.1:$PORT" "unix:$GUNICORN_SOCKET" "$RATE" "$BURST" |
+        sed -e 's/^daemon on;$/daemon off;/' >"$RUN/nginx/nginx.conf.new"
+    grep -qx 'daemon off;' "$RUN/nginx/nginx.conf.new" ||
+        fail "deploy/nginx.conf has no 'daemon on;' line to turn off"
+    nginx -t -q -p "$RUN/nginx" -c "$RUN/nginx/nginx.conf.new" >"$RUN/nginx-test.log" 2>&1 ||
+        fail "Nginx refuses its configuration" "$RUN/nginx-test.log"
+    local nginx_changed=1
+    if cmp -s "$RUN/nginx/nginx.conf.new" "$RUN/nginx/nginx.conf"; then
+        nginx_changed=
+    fi
+    mv "$RUN/nginx/nginx.conf.new" "$RUN/nginx/nginx.conf"
+    echo "$PORT" >"$RUN/port"
+
+    printf '%s\n' "${app_env[@]}" | supervisord_conf >"$RUN/supervisord.conf.new"
+    if supervisord_alive; then
+        if ! cmp -s "$RUN/supervisord.conf.new" "$RUN/supervisord.conf"; then
+            # Another environment for the app (replicas, workers, ...):
+            # supervisord restarts what changed.
+            copy_app
+            mv "$RUN/supervisord.conf.new" "$RUN/supervisord.conf"
+            sv update >>"$RUN/setup.log" 2>&1 || fail "supervisorctl update failed" "$RUN/setup.log"
+        else
+            rm "$RUN/supervisord.conf.new"
+        fi
+        # Started again if stopped by hand or given up on (FATAL).
+        case $(program_state gunicorn) in
+            STOPPED | EXITED | FATAL) copy_app; sv start gunicorn >>"$RUN/setup.log" 2>&1 || true ;;
+        esac
+        case $(program_state nginx) in
+            STOPPED | EXITED | FATAL) sv start nginx >>"$RUN/setup.log" 2>&1 || true ;;
+            *) [ -z "$nginx_changed" ] || sv signal HUP nginx >>"$RUN/setup.log" 2>&1 ;;
+        esac
+    else
+        stop_leftover "$RUN/gunicorn.pid" TERM gunicorn
+        stop_leftover "$RUN/nginx/nginx.pid" QUIT "nginx: master"
+        rm -f "$RUN/gunicorn.pid"
+        copy_app
+        mv "$RUN/supervisord.conf.new" "$RUN/supervisord.conf"
+        # A clean environment: the programs get only what the
+        # configuration gives them.
+        env -i PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin LANG=C.UTF-8 \
+            supervisord -c "$RUN/supervisord.conf" >>"$RUN/supervisord.log" 2>&1 ||
+            fail "supervisord did not start" "$RUN/supervisord.log"
+    fi
+}
+
+# wait_until_serving waits until Gunicorn and then Nginx answer /healthz
+# with 200 (at most 90 s each), or fails with what their logs say.
+wait_until_serving() {
+    local name url state code log deadline
+    for name in gunicorn nginx; do
+        if [ "$name" = gunicorn ]; then
+            url=(--unix-socket "$GUNICORN_SOCKET" http://localhost/healthz)
+            log=("$RUN/gunicorn.log")
+        else
+            url=("http://127.0.0.1:$PORT/healthz")
+            log=("$RUN/nginx.log" "$RUN/nginx/error.log")
+        fi
+        code=
+        deadline=$((SECONDS + 90))
+        while [ "$SECONDS" -lt "$deadline" ]; do
+            state=$(program_state "$name")
+            if [ "$state" = FATAL ]; then
+                fail "$name could not start (supervisord gave up)" "${log[@]}"
+            fi
+            code=$(curl -s -o /dev/null -w '%{http_code}' --max-time 5 "${url[@]}" || true)
+            [ "$code" != 200 ] || break
+            sleep 0.5
+        done
+        if [ "$code" != 200 ]; then
+            fail "$name does not serve /healthz (last answer: ${code:-none}, state $state)" "${log[@]}"
+        fi
+    done
+}
+
+start() {
+    # The paths go into configuration files and command lines unquoted.
+    case "$ROOT$RUN" in
+        *[!A-Za-z0-9._/+-]*) fail "the path of the checkout ($ROOT) or of run/ ($RUN) has characters other than letters, digits and . _ / + -: move the checkout" ;;
+    esac
+    mkdir -p "$RUN"
+    echo "== $(date -Is) make run" >>"$RUN/build.log"
+    deploy/install-deps.sh >>"$RUN/build.log" 2>&1 ||
+        fail "installing the packages failed" "$RUN/build.log"
+    # shellcheck source=deploy/pgcluster.sh
+    source "$ROOT/deploy/pgcluster.sh"
+    check_addresses
+    { make --silent PG_CONFIG="$PG_CONFIG" && $SUDO make --silent install PG_CONFIG="$PG_CONFIG"; } \
+        >>"$RUN/build.log" 2>&1 || fail "building or installing pg_fib failed" "$RUN/build.log"
+    # From here on in run/, which the servers' users can enter (their
+    # programs complain of a working directory they cannot).
+    cd "$RUN"
+
+    echo "== $(date -Is) make run" >>"$RUN/setup.log"
     if [ ! -d "$RUN/pg/data" ]; then
         echo "${PGPORT:-25432}" >"$RUN/pg.port"
         pgcluster_init "$RUN/pg" "$(cat "$RUN/pg.port")" \
@@ -167,122 +602,73 @@ start() {
     fi
     restrict_access "$RUN/pg"
     if ! pg_running; then
-        pgcluster_start "$RUN/pg"
+        pgcluster_start "$RUN/pg" >>"$RUN/setup.log" 2>&1 ||
+            fail "PostgreSQL did not start" "$RUN/pg/server.log"
     else
         pg_as_owner "$PG_BINDIR/pg_ctl" --pgdata="$RUN/pg/data" reload >/dev/null
     fi
-    psql_su <<SQL
-CREATE EXTENSION IF NOT EXISTS pg_fib;
-ALTER EXTENSION pg_fib UPDATE;
-CREATE EXTENSION IF NOT EXISTS pg_cron;
-\\i $ROOT/deploy/fib_web.sql
-ALTER ROLE fib_web SET pg_fib.max_n = $FIB_WEB_MAX_N;
-SELECT fib_schedule_maintenance() AS maintenance_job \\gset
-SQL
-    start_replicas "${REPLICAS:-$(cat "$RUN/replicas" 2>/dev/null || echo 0)}"
+    setup_database
+    start_replicas "$(replica_count)"
+    start_web
+    wait_until_serving
 
-    # The app's environment and address; Gunicorn is restarted when they
-    # changed (another set of replicas, another PORT).
-    local app_env
-    app_env="FIB_WEB_DATABASE_URL=host=127.0.0.1 port=$(cat "$RUN/pg.port") dbname=postgres user=fib_web
-FIB_WEB_REPLICA_URLS=$REPLICA_URLS
-GUNICORN_BIND=127.0.0.1:$GUNICORN_PORT"
-    if alive "$RUN/gunicorn.pid" && [ "$app_env" != "$(cat "$RUN/gunicorn.env" 2>/dev/null)" ]; then
-        stop_gunicorn
-    fi
-    if ! alive "$RUN/gunicorn.pid"; then
-        # Started as root, Gunicorn's workers (the app) run as www-data.
-        local as_user=()
-        if [ "$(id -u)" -eq 0 ]; then
-            as_user=(--user www-data --group www-data)
-        fi
-        echo "$app_env" >"$RUN/gunicorn.env"
-        if [ "$APP" != "$ROOT" ]; then
-            rm -rf "$APP"
-            mkdir -p "$APP/deploy"
-            cp -R "$ROOT/web" "$APP/web"
-            cp "$ROOT/deploy/gunicorn.conf.py" "$APP/deploy/"
-            chmod -R a+rX "$APP"
-        fi
-        cd "$APP"
-        FIB_WEB_DATABASE_URL="host=127.0.0.1 port=$(cat "$RUN/pg.port") dbname=postgres user=fib_web" \
-        FIB_WEB_REPLICA_URLS=$REPLICA_URLS \
-        GUNICORN_BIND="127.0.0.1:$GUNICORN_PORT" GUNICORN_PIDFILE="$RUN/gunicorn.pid" \
-            setsid nohup gunicorn --config deploy/gunicorn.conf.py "${as_user[@]}" 'web:create_app()' \
-            >>"$RUN/gunicorn.log" 2>&1 </dev/null &
-        cd "$ROOT"
-        for _ in $(seq 50); do
-            alive "$RUN/gunicorn.pid" && break
-            sleep 0.1
-        done
-    fi
-
-    mkdir -p "$RUN/nginx"
-    echo "$PORT" >"$RUN/port"
-    nginx_conf "$RUN/nginx" "127.0.0.1:$PORT" "127.0.0.1:$GUNICORN_PORT" "$RATE" "$BURST" \
-        >"$RUN/nginx/nginx.conf"
-    if [ "$(id -u)" -eq 0 ]; then
-        mkdir -p "$RUN/nginx/cache"
-        chown www-data: "$RUN/nginx/cache"
-    fi
-    if alive "$RUN/nginx/nginx.pid"; then
-        nginx -q -p "$RUN/nginx" -c "$RUN/nginx/nginx.conf" -s reload
-    else
-        nginx -q -p "$RUN/nginx" -c "$RUN/nginx/nginx.conf"
-    fi
-
-    for _ in $(seq 100); do
-        if curl -fsS -o /dev/null "http://127.0.0.1:$PORT/healthz"; then
-            break
-        fi
-        sleep 0.1
-    done
-    status || true
+    status || fail "a part of the stack is not running"
     echo
     echo "pg_fib runs at http://127.0.0.1:$PORT/"
-    echo "psql:  $PG_BINDIR/psql -h $RUN/pg -p $(cat "$RUN/pg.port") -U postgres postgres"
+    echo "try:   curl http://127.0.0.1:$PORT/api/v1/fib/100"
     if [ "$APP" != "$ROOT" ]; then
         echo "state: $RUN (the servers' users cannot reach $ROOT)"
     fi
     echo "stop:  make stop"
 }
 
-# stop_gunicorn stops Gunicorn gracefully and waits for it (at most 30 s).
-stop_gunicorn() {
-    if alive "$RUN/gunicorn.pid"; then
-        kill -TERM "$(cat "$RUN/gunicorn.pid")"
-    fi
-    for _ in $(seq 300); do
-        alive "$RUN/gunicorn.pid" || break
+# stop_cluster DIR stops the cluster in DIR and waits until its postmaster
+# has exited (pg_ctl returns once the pid file is gone, a moment before).
+stop_cluster() {
+    local pid
+    pid=$(head -n 1 "$1/data/postmaster.pid" 2>/dev/null || true)
+    pgcluster_stop "$1"
+    [ -n "$pid" ] || return 0
+    for _ in $(seq 100); do
+        running "$pid" || break
         sleep 0.1
     done
 }
 
 stop() {
-    # shellcheck source=pgcluster.sh
-    source deploy/pgcluster.sh
-    if alive "$RUN/nginx/nginx.pid"; then
-        kill -QUIT "$(cat "$RUN/nginx/nginx.pid")"
+    # shellcheck source=deploy/pgcluster.sh
+    source "$ROOT/deploy/pgcluster.sh"
+    # In run/, which the servers' users can enter.
+    [ ! -d "$RUN" ] || cd "$RUN"
+    if supervisord_alive; then
+        sv stop all >/dev/null 2>&1 || true
+        sv shutdown >/dev/null 2>&1 || true
+        for _ in $(seq 600); do
+            alive "$RUN/supervisord.pid" || break
+            sleep 0.1
+        done
     fi
-    stop_gunicorn
-    for _ in $(seq 100); do
-        alive "$RUN/nginx/nginx.pid" || break
-        sleep 0.1
-    done
+    stop_leftover "$RUN/gunicorn.pid" TERM gunicorn
+    stop_leftover "$RUN/nginx/nginx.pid" QUIT "nginx: master"
     local dir
     for dir in "$RUN"/replica*; do
-        [ -d "$dir" ] && pgcluster_stop "$dir"
+        [ ! -d "$dir" ] || stop_cluster "$dir"
     done
-    pgcluster_stop "$RUN/pg"
+    stop_cluster "$RUN/pg"
     echo "stopped"
 }
 
 status() {
-    # shellcheck source=pgcluster.sh
-    source deploy/pgcluster.sh
-    local rc=0
+    # shellcheck source=deploy/pgcluster.sh
+    source "$ROOT/deploy/pgcluster.sh"
+    local rc=0 pid
+    if supervisord_alive; then
+        echo "supervisord: running, pid $(cat "$RUN/supervisord.pid") (log $RUN/supervisord.log)"
+    else
+        echo "supervisord: stopped"; rc=3
+    fi
     if pg_running; then
-        echo "postgres: running on 127.0.0.1:$(cat "$RUN/pg.port") (data in $RUN/pg/data)"
+        echo "postgres: running on 127.0.0.1:$(cat "$RUN/pg.port") (data in $RUN/pg/data, log $RUN/pg/server.log)"
     else
         echo "postgres: stopped"; rc=3
     fi
@@ -290,21 +676,24 @@ status() {
     for dir in "$RUN"/replica*; do
         [ -d "$dir/data" ] || continue
         if replica_running "$dir"; then
-            echo "${dir##*/}: running, hot standby on 127.0.0.1:$(($(cat "$RUN/pg.port") + ${dir##*/replica}))"
+            echo "${dir##*/}: running, hot standby on 127.0.0.1:$(($(cat "$RUN/pg.port") + ${dir##*/replica})) (log $dir/server.log)"
         else
             echo "${dir##*/}: stopped"
             [ "${dir##*/replica}" -gt "$(cat "$RUN/replicas" 2>/dev/null || echo 0)" ] || rc=3
         fi
     done
-    if alive "$RUN/gunicorn.pid"; then
-        echo "gunicorn: running, pid $(cat "$RUN/gunicorn.pid") (log $RUN/gunicorn.log)"
+    if pid=$(program_pid gunicorn); then
+        echo "gunicorn: running, pid $pid on unix:$GUNICORN_SOCKET (log $RUN/gunicorn.log)"
     else
-        echo "gunicorn: stopped"; rc=3
+        echo "gunicorn: $(program_state gunicorn | tr '[:upper:]' '[:lower:]')"; rc=3
     fi
-    if alive "$RUN/nginx/nginx.pid"; then
-        echo "nginx:    running, pid $(cat "$RUN/nginx/nginx.pid") on http://127.0.0.1:$(cat "$RUN/port" 2>/dev/null || echo "$PORT")/"
+    if pid=$(program_pid nginx); then
+        echo "nginx:    running, pid $pid on http://127.0.0.1:$(cat "$RUN/port" 2>/dev/null || echo "$PORT")/ (logs $RUN/nginx.log, $RUN/nginx/)"
     else
-        echo "nginx:    stopped"; rc=3
+        echo "nginx:    $(program_state nginx | tr '[:upper:]' '[:lower:]')"; rc=3
+    fi
+    if pg_running; then
+        echo "psql:     $PG_BINDIR/psql -h $RUN/pg -p $(cat "$RUN/pg.port") -U postgres postgres"
     fi
     return $rc
 }
@@ -314,5 +703,6 @@ case "${1:-}" in
     stop) stop ;;
     status) status ;;
     nginx-conf) shift; nginx_conf "$@" ;;
+    api-docs) shift; api_docs "$@" ;;
     *) echo "usage: $0 start|stop|status|nginx-conf PREFIX LISTEN UPSTREAM RATE BURST" >&2; exit 2 ;;
 esac

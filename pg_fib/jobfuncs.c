@@ -7,7 +7,8 @@
  *
  * fib_text(n) answers from the memo, or computes F(n) inline when |n| is at
  * most pg_fib.sync_max_n.  Larger n go to the queue: fib_request(n) has the
- * keeper commit a job (see request.c), fib_status(n) reports it, and
+ * keeper commit a job (see request.c), fib_request(n, requester) one for a
+ * requester within the calling role, fib_status(n) reports it, and
  * fib_wait(n) sleeps until a compute worker says it ended.  They read the
  * tables by identity with a fresh snapshot and release their locks at once
  * (memo.c), so a caller sees a job end even inside a REPEATABLE READ
@@ -41,6 +42,7 @@
 
 PG_FUNCTION_INFO_V1(pg_fib_fib_text);
 PG_FUNCTION_INFO_V1(pg_fib_fib_request);
+PG_FUNCTION_INFO_V1(pg_fib_fib_request_for);
 PG_FUNCTION_INFO_V1(pg_fib_fib_status);
 PG_FUNCTION_INFO_V1(pg_fib_fib_wait);
 PG_FUNCTION_INFO_V1(pg_fib_maintain);
@@ -198,6 +200,27 @@ pg_fib_fib_text(PG_FUNCTION_ARGS)
 }
 
 /*
+ * fib_request_row makes sure F(n) is, or will be, in the memo, requested
+ * for requester (NULL: the role as a whole), and fills row with its job.
+ * A job already on its way or done is answered as it stands, whoever
+ * requested it: it counts against no one else's share.
+ */
+static void
+fib_request_row(FunctionCallInfo fcinfo, int64 n, const char *requester, FibJobRow *row)
+{
+	Oid			namespace = fib_namespace(fcinfo);
+
+	if (pg_fib_abs(n) <= (uint64) pg_fib_sync_max_n)
+		fib_sync_row(namespace, n, row);
+	else if (!pg_fib_job_read(namespace, n, row) || !fib_row_is_final(row))
+	{
+		fib_check_can_queue(pg_fib_abs(n));
+		(void) pg_fib_request(pg_fib_abs(n), requester);
+		fib_read_after_request(namespace, n, row);
+	}
+}
+
+/*
  * pg_fib_fib_request implements fib_request(n bigint) RETURNS fib_job: it
  * makes sure F(n) is, or will be, in the memo, and returns its job.
  */
@@ -205,18 +228,80 @@ Datum
 pg_fib_fib_request(PG_FUNCTION_ARGS)
 {
 	int64		n = PG_GETARG_INT64(0);
-	Oid			namespace = fib_namespace(fcinfo);
 	FibJobRow	row;
 
 	pg_fib_check_max_n(n);
-	if (pg_fib_abs(n) <= (uint64) pg_fib_sync_max_n)
-		fib_sync_row(namespace, n, &row);
-	else if (!pg_fib_job_read(namespace, n, &row) || !fib_row_is_final(&row))
+	fib_request_row(fcinfo, n, NULL, &row);
+	PG_RETURN_DATUM(fib_row_datum(fcinfo, &row));
+}
+
+/*
+ * fib_check_requester refuses a requester key that is not 1 to
+ * PG_FIB_REQUESTER_MAX printable ASCII characters other than space: keys
+ * name clients in the queue, in messages and in logs, so they can hold
+ * nothing that could be mistaken for something else there.
+ */
+static void
+fib_check_requester(text *requester)
+{
+	const unsigned char *key = (const unsigned char *) VARDATA_ANY(requester);
+	int			len = VARSIZE_ANY_EXHDR(requester);
+	int			i;
+
+	if (len == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("requester must not be empty"),
+				 errdetail("A requester is a key of 1 to %d printable ASCII characters that names a client of the calling role.",
+						   PG_FIB_REQUESTER_MAX),
+				 errhint("Pass a key such as 'ip:203.0.113.7', or call fib_request(n) to request F(n) for the role as a whole.")));
+	if (len > PG_FIB_REQUESTER_MAX)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("requester is too long"),
+				 errdetail("The requester has %d bytes; a requester has at most %d.",
+						   len, PG_FIB_REQUESTER_MAX),
+				 errhint("Derive a shorter key from the client, such as 'net:2001:db8::/64'.")));
+	for (i = 0; i < len; i++)
 	{
-		fib_check_can_queue(pg_fib_abs(n));
-		(void) pg_fib_request(pg_fib_abs(n));
-		fib_read_after_request(namespace, n, &row);
+		if (key[i] < '!' || key[i] > '~')
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("requester contains a character that is not printable ASCII"),
+					 errdetail("Byte %d of the requester is 0x%02X; a requester has only the characters from '!' to '~', without spaces.",
+							   i + 1, key[i]),
+					 errhint("Derive the key from the client's address, such as 'ip:203.0.113.7'.")));
 	}
+}
+
+/*
+ * pg_fib_fib_request_for implements fib_request(n bigint, requester text)
+ * RETURNS fib_job: fib_request(n) for a requester of the calling role,
+ * which has its own share of the role's (pg_fib.max_queued_per_requester)
+ * and its own turn in the workers' claim.  NULL n gives NULL, as
+ * fib_request(n) does; a NULL or invalid requester is refused before
+ * anything is queued.
+ */
+Datum
+pg_fib_fib_request_for(PG_FUNCTION_ARGS)
+{
+	int64		n;
+	text	   *requester;
+	FibJobRow	row;
+
+	if (PG_ARGISNULL(0))
+		PG_RETURN_NULL();
+	n = PG_GETARG_INT64(0);
+	if (PG_ARGISNULL(1))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("requester must not be null"),
+				 errhint("Call fib_request(n) to request F(n) for the role as a whole.")));
+	requester = PG_GETARG_TEXT_PP(1);
+
+	pg_fib_check_max_n(n);
+	fib_check_requester(requester);
+	fib_request_row(fcinfo, n, text_to_cstring(requester), &row);
 	PG_RETURN_DATUM(fib_row_datum(fcinfo, &row));
 }
 

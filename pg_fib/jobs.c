@@ -22,9 +22,14 @@
  *	  again (fib_jobs_request_sql);
  *	- a new job is refused while pg_fib.max_queued jobs requested by roles
  *	  are queued, or while its role has its share
- *	  (pg_fib.max_queued_per_role) queued or running; a memoize hint is
- *	  dropped while pg_fib.max_queued jobs of any kind are queued, and
- *	  claimed after every requested job (pg_fib_jobs_memoize);
+ *	  (pg_fib.max_queued_per_role) queued or running, or, requested for a
+ *	  requester, while that requester has its share within the role's
+ *	  (pg_fib.max_queued_per_requester, the caller's value); a memoize
+ *	  hint is dropped while pg_fib.max_queued jobs of any kind are queued,
+ *	  and claimed after every requested job (pg_fib_jobs_memoize);
+ *	- the workers claim the requested jobs fairly, across roles and within
+ *	  a role across its requesters, by the start tags the keeper gives
+ *	  each new job (fairtags.c, fib_jobs_claim_sql);
  *	- an attempt that ends without a result (an error, or the worker died)
  *	  is retried until the job has had pg_fib.max_attempts, except a
  *	  cancelled one; an attempt the job is innocent of (the whole server
@@ -180,16 +185,27 @@ pg_fib_schema_of(Oid namespace, FibSchema *schema)
 	schema->quoted = pstrdup(quote_identifier(get_namespace_name(namespace)));
 }
 
-/* fib_exec runs one statement with arguments and checks that it ran. */
+/*
+ * fib_exec_nulls runs one statement with arguments, nulls[i] 'n' for a
+ * NULL one (or nulls NULL for none), and checks that it ran.
+ */
 static void
-fib_exec(const char *query, int nargs, Oid *types, Datum *values, int expected)
+fib_exec_nulls(const char *query, int nargs, Oid *types, Datum *values, const char *nulls,
+			   int expected)
 {
-	int			ret = SPI_execute_with_args(query, nargs, types, values, NULL,
+	int			ret = SPI_execute_with_args(query, nargs, types, values, nulls,
 											false, 0);
 
 	if (ret != expected)
 		elog(ERROR, "pg_fib could not run \"%s\": %s",
 			 query, SPI_result_code_string(ret));
+}
+
+/* fib_exec runs one statement with arguments and checks that it ran. */
+static void
+fib_exec(const char *query, int nargs, Oid *types, Datum *values, int expected)
+{
+	fib_exec_nulls(query, nargs, types, values, NULL, expected);
 }
 
 /* fib_int64_result returns column column of the first result row. */
@@ -246,18 +262,52 @@ fib_job_needs_queuing(FibJobState state, bool memoized)
 }
 
 /*
- * The statement that queues F($1), requested by role $2: a new job, or a
+ * The statement that queues F($1), requested by role $2 for requester $3
+ * (NULL: the role as a whole) with start tags $4 and $5: a new job, or a
  * failed one (or a done one whose value is gone) again from scratch.
  */
 static const char *const fib_jobs_request_sql =
-"INSERT INTO %1$s.fib_jobs AS j (n, requested_by)"
-" SELECT $1, $2 WHERE NOT EXISTS (SELECT FROM %1$s.fib_memo m WHERE m.n = $1)"
+"INSERT INTO %1$s.fib_jobs AS j (n, requested_by, requester, start_tag, start_tag_in_role)"
+" SELECT $1, $2, $3, $4, $5 WHERE NOT EXISTS (SELECT FROM %1$s.fib_memo m WHERE m.n = $1)"
 " ON CONFLICT (n) DO UPDATE SET state = 'queued', progress = 0,"
 " digits = NULL, requested_at = now(), started_at = NULL,"
 " finished_at = NULL, compute_ms = NULL, error = NULL,"
-" attempts = 0, worker_pid = NULL, requested_by = excluded.requested_by"
+" attempts = 0, worker_pid = NULL, requested_by = excluded.requested_by,"
+" requester = excluded.requester, start_tag = excluded.start_tag,"
+" start_tag_in_role = excluded.start_tag_in_role"
 " WHERE j.state = 'failed'"
 " OR (j.state = 'done' AND NOT EXISTS (SELECT FROM %1$s.fib_memo m WHERE m.n = $1))";
+
+/*
+ * What the keeper reads before it queues F($1) for role $2 and requester
+ * $3: how many other jobs the role, and the requester, have queued or
+ * running (fib_jobs_waiting_by_role), and the heads of the queue, the
+ * smallest start tags of the queued jobs that roles requested (memoize
+ * hints, which have none, come after them in the index) and of those of
+ * the role: each one descent of the index the claim uses.
+ */
+static const char *const fib_jobs_before_request_sql =
+"SELECT (SELECT count(*) FROM %1$s.fib_jobs WHERE requested_by = $2"
+" AND state IN ('queued', 'running') AND n <> $1),"
+" (SELECT count(*) FROM %1$s.fib_jobs WHERE requested_by = $2 AND requester = $3"
+" AND state IN ('queued', 'running') AND n <> $1),"
+" (SELECT start_tag FROM %1$s.fib_jobs WHERE state = 'queued'"
+" ORDER BY requested_by IS NULL, start_tag, requested_at, n LIMIT 1),"
+" (SELECT start_tag_in_role FROM %1$s.fib_jobs WHERE state = 'queued' AND requested_by = $2"
+" ORDER BY start_tag_in_role, requested_at, n LIMIT 1)";
+
+/* fib_jobs_head reads a head of the queue, column column of the result. */
+static bool
+fib_jobs_head(int column, int64 *start_tag)
+{
+	bool		isnull;
+	Datum		value = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc,
+									  column, &isnull);
+
+	if (!isnull)
+		*start_tag = DatumGetInt64(value);
+	return !isnull;
+}
 
 /*
  * pg_fib_jobs_request makes sure F(req->n) is, or will be, in the memo,
@@ -267,8 +317,13 @@ static const char *const fib_jobs_request_sql =
 void
 pg_fib_jobs_request(const FibSchema *schema, FibTakenRequest *req, FibQueued *queued)
 {
-	Oid			types[2] = {INT8OID, NAMEOID};
-	Datum		values[2];
+	Oid			types[5] = {INT8OID, NAMEOID, TEXTOID, INT8OID, INT8OID};
+	Datum		values[5];
+	char		nulls[5] = {' ', ' ', ' ', ' ', ' '};
+	bool		for_requester = req->requester[0] != '\0';
+	FibQueueHeads heads;
+	int64		start_tag;
+	int64		start_tag_in_role;
 	bool		memoized;
 	FibJobState state = fib_job_stands(schema, req->n, &memoized);
 
@@ -287,9 +342,11 @@ pg_fib_jobs_request(const FibSchema *schema, FibTakenRequest *req, FibQueued *qu
 
 	values[0] = Int64GetDatum((int64) req->n);
 	values[1] = NameGetDatum(&req->role);
-	fib_exec(psprintf("SELECT count(*) FROM %s.fib_jobs WHERE requested_by = $2"
-					  " AND state IN ('queued', 'running') AND n <> $1", schema->quoted),
-			 2, types, values, SPI_OK_SELECT);
+	values[2] = CStringGetTextDatum(req->requester);
+	if (!for_requester)
+		nulls[2] = 'n';
+	fib_exec_nulls(psprintf(fib_jobs_before_request_sql, schema->quoted), 3, types, values,
+				   nulls, SPI_OK_SELECT);
 	if (fib_int64_result(1) >= req->max_per_role)
 	{
 		req->answer.outcome = FIB_OUTCOME_ROLE_FULL;
@@ -297,10 +354,24 @@ pg_fib_jobs_request(const FibSchema *schema, FibTakenRequest *req, FibQueued *qu
 		req->answer.limit = req->max_per_role;
 		return;
 	}
+	if (for_requester && fib_int64_result(2) >= req->max_per_requester)
+	{
+		req->answer.outcome = FIB_OUTCOME_REQUESTER_FULL;
+		req->answer.count = fib_int64_result(2);
+		req->answer.limit = req->max_per_requester;
+		return;
+	}
+	heads.queued = fib_jobs_head(3, &heads.start_tag);
+	heads.queued_in_role = fib_jobs_head(4, &heads.start_tag_in_role);
 
-	fib_exec(psprintf(fib_jobs_request_sql, schema->quoted), 2, types, values, SPI_OK_INSERT);
+	pg_fib_fair_tags(&req->role, req->requester, &heads, &start_tag, &start_tag_in_role);
+	values[3] = Int64GetDatum(start_tag);
+	values[4] = Int64GetDatum(start_tag_in_role);
+	fib_exec_nulls(psprintf(fib_jobs_request_sql, schema->quoted), 5, types, values, nulls,
+				   SPI_OK_INSERT);
 	if (SPI_processed > 0)
 	{
+		pg_fib_fair_queued(&req->role, req->requester, start_tag, start_tag_in_role);
 		queued->requested++;
 		queued->all++;
 		req->answer.state = FIB_JOB_QUEUED;
@@ -348,23 +419,48 @@ pg_fib_jobs_count_hits(const FibSchema *schema, const FibHint *hint)
 }
 
 /*
- * pg_fib_jobs_claim claims the oldest queued job a role requested, failing
- * one the oldest memoize hint, for this worker, and returns true with its
- * n, or returns false when there is none.  Several workers share the queue
- * without blocking each other.  The order is the index fib_jobs_queued's.
+ * The fair claim (see fairtags.c).  The head, the queued job of the
+ * smallest start_tag (requested jobs before memoize hints, which are taken
+ * oldest first), says whose role's turn it is; within that role the job of
+ * the smallest start_tag_in_role, its requesters' turn, is claimed.  The
+ * claimed job takes the head's start_tag and the head takes the claimed
+ * job's, so that the role keeps its turns among roles whichever of its jobs
+ * takes them.  Each step is one descent of an index (fib_jobs_queued,
+ * fib_jobs_queued_by_role, the primary key), and rows another worker holds
+ * are skipped, so that workers share the queue without blocking each other.
+ */
+static const char *const fib_jobs_claim_sql =
+"WITH head AS ("
+" SELECT n, requested_by, start_tag FROM %1$s.fib_jobs WHERE state = 'queued'"
+" ORDER BY requested_by IS NULL, start_tag, requested_at, n LIMIT 1"
+" FOR UPDATE SKIP LOCKED"
+"), pick AS ("
+" SELECT h.n AS head_n, h.start_tag AS head_tag, coalesce(t.n, h.n) AS n, t.start_tag"
+" FROM head h LEFT JOIN LATERAL ("
+" SELECT j.n, j.start_tag FROM %1$s.fib_jobs j"
+" WHERE j.state = 'queued' AND j.requested_by = h.requested_by"
+" ORDER BY j.start_tag_in_role, j.requested_at, j.n LIMIT 1"
+" FOR UPDATE SKIP LOCKED) t ON true"
+"), swap AS ("
+" UPDATE %1$s.fib_jobs j SET start_tag = p.start_tag FROM pick p"
+" WHERE j.n = p.head_n AND p.n <> p.head_n"
+")"
+" UPDATE %1$s.fib_jobs j SET state = 'running',"
+" started_at = clock_timestamp(), finished_at = NULL,"
+" attempts = attempts + 1, progress = 0,"
+" worker_pid = pg_backend_pid(), start_tag = p.head_tag"
+" FROM pick p WHERE j.n = p.n"
+" RETURNING j.n";
+
+/*
+ * pg_fib_jobs_claim claims a queued job for this worker, fairly across the
+ * roles and their requesters (fib_jobs_claim_sql), memoize hints last,
+ * and returns true with its n, or returns false when there is none.
  */
 bool
 pg_fib_jobs_claim(const FibSchema *schema, uint64 *absn)
 {
-	fib_exec(psprintf("UPDATE %1$s.fib_jobs SET state = 'running',"
-					  " started_at = clock_timestamp(), finished_at = NULL,"
-					  " attempts = attempts + 1, progress = 0,"
-					  " worker_pid = pg_backend_pid()"
-					  " WHERE n = (SELECT n FROM %1$s.fib_jobs"
-					  " WHERE state = 'queued'"
-					  " ORDER BY requested_by IS NULL, requested_at, n LIMIT 1"
-					  " FOR UPDATE SKIP LOCKED)"
-					  " RETURNING n", schema->quoted),
+	fib_exec(psprintf(fib_jobs_claim_sql, schema->quoted),
 			 0, NULL, NULL, SPI_OK_UPDATE_RETURNING);
 	if (SPI_processed == 0)
 		return false;

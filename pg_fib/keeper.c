@@ -11,8 +11,9 @@
  * job row someone holds locked is answered FIB_OUTCOME_LOCKED after that
  * second, so a caller that holds the lock itself gets an error instead of
  * a deadlock no detector sees, and everyone else is served.  Every
- * FIB_KEEPER_TICK_MS it counts memo hits and keeps the memo within
- * pg_fib.memo_max_size (so the budget holds without pg_cron); every
+ * FIB_KEEPER_TICK_MS it counts memo hits, keeps the memo within
+ * pg_fib.memo_max_size (so the budget holds without pg_cron) and forgets
+ * the fair queue's flows that no longer matter (fairtags.c); every
  * FIB_ORPHAN_CHECK_MS it requeues the jobs of compute workers that died.
  * It never computes, so requests are answered within milliseconds even
  * while every compute worker is busy.
@@ -344,6 +345,7 @@ pg_fib_keeper_main(Datum main_arg)
 
 			fib_keeper_guarded(fib_keeper_keep_budget, measure, loop_context,
 							   "pg_fib keeper keeping the memo within pg_fib.memo_max_size");
+			pg_fib_fair_forget();
 			if (measure)
 				last_measure = now;
 			last_tick = now;

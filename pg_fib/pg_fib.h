@@ -20,6 +20,8 @@
  *					queue from a caller's query, by the tables' identity
  *	 jobs.c			every statement the keeper, the workers and
  *					fib_maintain() run on the tables, and the job states
+ *	 fairtags.c		the fair queue's start tags: the keeper's virtual
+ *					clocks and each role's and requester's last turn
  *	 bgworker.c		what the keeper and the compute workers share: start-up,
  *					the transaction bracket, error recovery
  *	 keeper.c		the keeper
@@ -59,6 +61,12 @@
 #define PG_FIB_MAX_WORKERS		32
 
 /*
+ * The longest requester key fib_request(n, requester) accepts, in bytes
+ * (each a printable ASCII character): a role name's length.
+ */
+#define PG_FIB_REQUESTER_MAX	63
+
+/*
  * A base-10000 digit, as numeric stores them.  The memo keeps |F(n)| as an
  * array of them, most significant first, little-endian.
  */
@@ -72,6 +80,7 @@ extern int	pg_fib_workers;
 extern char *pg_fib_database;
 extern int	pg_fib_max_queued;
 extern int	pg_fib_max_queued_per_role;
+extern int	pg_fib_max_queued_per_requester;
 extern int	pg_fib_max_attempts;
 extern int	pg_fib_job_retention;
 extern int	pg_fib_memo_max_size;
@@ -165,6 +174,7 @@ typedef enum FibOutcome
 	FIB_OUTCOME_OK,				/* the job is committed; state says how it stands */
 	FIB_OUTCOME_QUEUE_FULL,		/* count jobs queued, limit pg_fib.max_queued */
 	FIB_OUTCOME_ROLE_FULL,		/* count jobs of the role, limit its share */
+	FIB_OUTCOME_REQUESTER_FULL, /* count jobs of the requester, limit its bound */
 	FIB_OUTCOME_LOCKED,			/* the job's row stayed locked for limit ms */
 	FIB_OUTCOME_WRONG_DATABASE, /* posted from another database */
 	FIB_OUTCOME_NOT_INSTALLED,	/* no pg_fib in pg_fib.database */
@@ -184,7 +194,7 @@ typedef struct FibAnswer
 /* shmem.c: the callers' side */
 extern void pg_fib_shmem_init(void);
 extern bool pg_fib_is_queue_database(void);
-extern void pg_fib_post_request(uint64 absn, uint64 wait_n);
+extern void pg_fib_post_request(uint64 absn, const char *requester, uint64 wait_n);
 extern bool pg_fib_poll_answer(FibAnswer *answer, bool *keeper_running);
 extern bool pg_fib_wait_ended(void);
 extern void pg_fib_release_slot(void);
@@ -204,7 +214,9 @@ typedef struct FibTakenRequest
 	Oid			database;
 	uint64		n;
 	NameData	role;
+	char		requester[PG_FIB_REQUESTER_MAX + 1];	/* "" for the role as a whole */
 	int			max_per_role;
+	int			max_per_requester;
 	FibAnswer	answer;
 } FibTakenRequest;
 
@@ -242,7 +254,7 @@ extern void pg_fib_wake_workers(void);
 extern void pg_fib_notify_job_ended(uint64 absn);
 
 /* request.c */
-extern FibJobState pg_fib_request(uint64 absn);
+extern FibJobState pg_fib_request(uint64 absn, const char *requester);
 extern FibJobState pg_fib_request_and_wait(uint64 absn, TimestampTz answer_deadline,
 										   TimestampTz deadline,
 										   FibJobState (*read_state) (uint64 absn, void *arg),
@@ -342,6 +354,27 @@ extern int	pg_fib_jobs_requeue_orphans(const FibSchema *schema, const int *innoc
 extern void pg_fib_notify_ended(const FibEndedJobs *ended);
 extern int	pg_fib_jobs_purge(const FibSchema *schema);
 extern int	pg_fib_jobs_evict(const FibSchema *schema, int64 max_bytes, int64 *memo_bytes);
+
+/* fairtags.c */
+
+/*
+ * The smallest start tags of the queued jobs, where there are any: among
+ * every role's requested jobs, and among the requesting role's.
+ */
+typedef struct FibQueueHeads
+{
+	bool		queued;
+	int64		start_tag;
+	bool		queued_in_role;
+	int64		start_tag_in_role;
+} FibQueueHeads;
+
+extern void pg_fib_fair_tags(const NameData *role, const char *requester,
+							 const FibQueueHeads *heads, int64 *start_tag,
+							 int64 *start_tag_in_role);
+extern void pg_fib_fair_queued(const NameData *role, const char *requester,
+							   int64 start_tag, int64 start_tag_in_role);
+extern void pg_fib_fair_forget(void);
 
 /* bgworker.c */
 extern bool pg_fib_is_background_worker;

@@ -47,10 +47,11 @@ fib_release_slot_cleanup(int code, Datum arg)
 /*
  * fib_report raises the error of a request the keeper refused or did not
  * answer; it returns only for FIB_OUTCOME_OK.  keeper_running tells the
- * two cases of FIB_OUTCOME_NONE (no answer by the deadline) apart.
+ * two cases of FIB_OUTCOME_NONE (no answer by the deadline) apart;
+ * requester is the one the request was for, or NULL.
  */
 static void
-fib_report(uint64 absn, const FibAnswer *answer, bool keeper_running,
+fib_report(uint64 absn, const char *requester, const FibAnswer *answer, bool keeper_running,
 		   bool own_timeout)
 {
 	switch (answer->outcome)
@@ -89,6 +90,15 @@ fib_report(uint64 absn, const FibAnswer *answer, bool keeper_running,
 					 errdetail("The role has " INT64_FORMAT " jobs queued or running, the most \"pg_fib.max_queued_per_role\" (" INT64_FORMAT ") allows.",
 							   answer->count, answer->limit),
 					 errhint("Wait for them to end, or ask a superuser to raise \"pg_fib.max_queued_per_role\" for the role.")));
+			break;
+		case FIB_OUTCOME_REQUESTER_FULL:
+			ereport(ERROR,
+					(errcode(ERRCODE_CONFIGURATION_LIMIT_EXCEEDED),
+					 errmsg("could not queue F(" UINT64_FORMAT "): requester \"%s\" has too many jobs waiting",
+							absn, requester != NULL ? requester : ""),
+					 errdetail("The requester has " INT64_FORMAT " jobs queued or running for role \"%s\", the most \"pg_fib.max_queued_per_requester\" (" INT64_FORMAT ") allows.",
+							   answer->count, GetUserNameFromId(GetUserId(), false), answer->limit),
+					 errhint("Wait for some of them to end; a value already queued or done is still answered.")));
 			break;
 		case FIB_OUTCOME_LOCKED:
 			ereport(ERROR,
@@ -144,7 +154,7 @@ pg_fib_report_wrong_database(uint64 absn)
 
 	memset(&answer, 0, sizeof(answer));
 	answer.outcome = FIB_OUTCOME_WRONG_DATABASE;
-	fib_report(absn, &answer, true, false);
+	fib_report(absn, NULL, &answer, true, false);
 }
 
 /*
@@ -175,12 +185,14 @@ fib_wait_answer(FibAnswer *answer, TimestampTz deadline, bool *keeper_running)
 }
 
 /*
- * fib_post_and_report posts the request, waits for the answer until
- * answer_deadline (0: FIB_KEEPER_WAIT_MS from now), and raises the refusal,
- * if any.  Returns the job's state.
+ * fib_post_and_report posts the request, for requester (NULL: the role as
+ * a whole), waits for the answer until answer_deadline (0:
+ * FIB_KEEPER_WAIT_MS from now), and raises the refusal, if any.  Returns
+ * the job's state.
  */
 static FibJobState
-fib_post_and_report(uint64 absn, TimestampTz answer_deadline, uint64 wait_n)
+fib_post_and_report(uint64 absn, const char *requester, TimestampTz answer_deadline,
+					uint64 wait_n)
 {
 	FibAnswer	answer;
 	bool		keeper_running = true;
@@ -192,27 +204,27 @@ fib_post_and_report(uint64 absn, TimestampTz answer_deadline, uint64 wait_n)
 	answer_deadline = Min(answer_deadline,
 						  TimestampTzPlusMilliseconds(GetCurrentTimestamp(),
 													  FIB_KEEPER_WAIT_MS));
-	pg_fib_post_request(absn, wait_n);
+	pg_fib_post_request(absn, requester, wait_n);
 	pg_fib_release_read_locks();
 	if (!fib_wait_answer(&answer, answer_deadline, &keeper_running))
 		answer.outcome = FIB_OUTCOME_NONE;
-	fib_report(absn, &answer, keeper_running, own_timeout);
+	fib_report(absn, requester, &answer, keeper_running, own_timeout);
 	return answer.state;
 }
 
 /*
  * pg_fib_request has the keeper make sure F(absn) is, or will be, in the
- * memo, and returns how its job stands once committed.  Refusals are
- * raised as errors.
+ * memo, requested for requester (NULL: the role as a whole), and returns
+ * how its job stands once committed.  Refusals are raised as errors.
  */
 FibJobState
-pg_fib_request(uint64 absn)
+pg_fib_request(uint64 absn, const char *requester)
 {
 	FibJobState state;
 
 	PG_ENSURE_ERROR_CLEANUP(fib_release_slot_cleanup, (Datum) 0);
 	{
-		state = fib_post_and_report(absn, 0, 0);
+		state = fib_post_and_report(absn, requester, 0, 0);
 	}
 	PG_END_ENSURE_ERROR_CLEANUP(fib_release_slot_cleanup, (Datum) 0);
 	pg_fib_release_slot();
@@ -234,7 +246,7 @@ pg_fib_request_and_wait(uint64 absn, TimestampTz answer_deadline, TimestampTz de
 
 	PG_ENSURE_ERROR_CLEANUP(fib_release_slot_cleanup, (Datum) 0);
 	{
-		state = fib_post_and_report(absn, answer_deadline, absn);
+		state = fib_post_and_report(absn, NULL, answer_deadline, absn);
 
 		ConditionVariablePrepareToSleep(pg_fib_jobs_cv());
 		while (!FIB_JOB_ENDED(state))

@@ -8,7 +8,9 @@
  * a role allowed to call the functions must not be able to raise them.
  * What the background workers are and where they connect is fixed at
  * server start (PGC_POSTMASTER); the upkeep settings apply at a reload
- * (PGC_SIGHUP).
+ * (PGC_SIGHUP).  pg_fib.max_queued_per_requester is the one any session
+ * may set (PGC_USERSET): it only divides the share of the session's role,
+ * which still bounds it, among the requesters the session names.
  *
  * IDENTIFICATION
  *	  pg_fib/settings.c
@@ -64,6 +66,16 @@ int			pg_fib_max_queued = 10000;
  * ALTER ROLE ... SET gives each role its share.
  */
 int			pg_fib_max_queued_per_role = 1000;
+
+/*
+ * The most jobs one requester of a role (fib_request(n, requester)) may
+ * have queued or running at once.  The default, 10, lets a client ask for a
+ * few large values at once (a page, a script), while one client holds at
+ * most 1% of the role's default share: a hundred clients at their bound
+ * are needed to fill it.  The calling session's value applies; the web
+ * front sets it per connection.
+ */
+int			pg_fib_max_queued_per_requester = 10;
 
 /* How many times a job is tried before it ends "failed". */
 int			pg_fib_max_attempts = 3;
@@ -141,6 +153,16 @@ pg_fib_settings_init(void)
 							&pg_fib_max_queued_per_role,
 							1000, 0, INT_MAX,
 							PGC_SUSET, 0,
+							NULL, NULL, NULL);
+
+	DefineCustomIntVariable("pg_fib.max_queued_per_requester",
+							"Most jobs one requester of a role may have queued or running at once.",
+							"Beyond it, fib_request(n, requester) of a new n for that requester "
+							"is refused until its jobs end.  The role's share "
+							"(pg_fib.max_queued_per_role) still applies.",
+							&pg_fib_max_queued_per_requester,
+							10, 0, INT_MAX,
+							PGC_USERSET, 0,
 							NULL, NULL, NULL);
 
 	DefineCustomIntVariable("pg_fib.max_attempts",

@@ -66,7 +66,9 @@ typedef struct FibRequestSlot
 	Oid			database;
 	uint64		n;
 	NameData	role;
+	char		requester[PG_FIB_REQUESTER_MAX + 1];	/* "" for the role as a whole */
 	int			max_per_role;
+	int			max_per_requester;
 	FibAnswer	answer;
 	uint64		wait_n;			/* fib_wait() sleeps on this job, if not 0 */
 	bool		wait_ended;		/* ... and a worker saw it end */
@@ -205,12 +207,14 @@ fib_wake_keeper(void)
 
 /*
  * pg_fib_post_request posts a request for F(absn) in this backend's slot,
- * as the current role with its own share of the queue, and wakes the
- * keeper.  When wait_n is not 0, the slot also registers that this backend
- * will sleep until the job of F(wait_n) ends.
+ * as the current role with its own share of the queue, for requester (NULL
+ * for the role as a whole, else a key fib_request checked) with this
+ * session's share for it, and wakes the keeper.  When wait_n is not 0, the
+ * slot also registers that this backend will sleep until the job of
+ * F(wait_n) ends.
  */
 void
-pg_fib_post_request(uint64 absn, uint64 wait_n)
+pg_fib_post_request(uint64 absn, const char *requester, uint64 wait_n)
 {
 	FibRequestSlot *slot = fib_my_slot();
 	char	   *role = GetUserNameFromId(GetUserId(), false);
@@ -221,7 +225,9 @@ pg_fib_post_request(uint64 absn, uint64 wait_n)
 	slot->database = MyDatabaseId;
 	slot->n = absn;
 	namestrcpy(&slot->role, role);
+	strlcpy(slot->requester, requester != NULL ? requester : "", sizeof(slot->requester));
 	slot->max_per_role = pg_fib_max_queued_per_role;
+	slot->max_per_requester = pg_fib_max_queued_per_requester;
 	memset(&slot->answer, 0, sizeof(slot->answer));
 	slot->wait_n = wait_n;
 	slot->wait_ended = false;
@@ -561,7 +567,9 @@ pg_fib_take_requests(FibTakenRequest *taken, int max)
 		taken[ntaken].database = slot->database;
 		taken[ntaken].n = slot->n;
 		taken[ntaken].role = slot->role;
+		memcpy(taken[ntaken].requester, slot->requester, sizeof(slot->requester));
 		taken[ntaken].max_per_role = slot->max_per_role;
+		taken[ntaken].max_per_requester = slot->max_per_requester;
 		memset(&taken[ntaken].answer, 0, sizeof(FibAnswer));
 		slot->phase = FIB_SLOT_TAKEN;
 		ntaken++;

@@ -3,8 +3,9 @@
  * worker.c
  *	  The compute workers, which drain the queue.
  *
- * pg_fib.workers compute workers share fib_jobs.  Each claims the oldest
- * queued job and commits the claim ("running") at once (jobs.c).  It then
+ * pg_fib.workers compute workers share fib_jobs.  Each claims a queued job,
+ * fairly across roles and their requesters, and commits the claim
+ * ("running") at once (jobs.c).  It then
  * computes F(n) and its base-10000 digits outside any transaction (a long
  * computation must not hold back vacuum), checking for interrupts and
  * publishing its progress between steps, and stores the memo row and the
@@ -64,8 +65,8 @@ fib_worker_schema(FibSchema *schema)
 }
 
 /*
- * fib_worker_claim claims the oldest queued job, commits the claim and
- * returns true with its n, or returns false when there is none.
+ * fib_worker_claim claims the queued job whose turn it is, commits the
+ * claim and returns true with its n, or returns false when there is none.
  */
 static bool
 fib_worker_claim(uint64 *absn)

@@ -54,11 +54,19 @@ CREATE TABLE fib_jobs (
     error        text,
     attempts     integer NOT NULL DEFAULT 0,
     worker_pid   integer,
-    requested_by name
+    requested_by name,
+    requester    text CHECK (requester ~ '^[!-~]{1,63}$'),
+    start_tag    bigint,
+    start_tag_in_role bigint
 );
--- The workers' order: jobs a role requested, oldest first, then memoize hints.
-CREATE INDEX fib_jobs_queued ON fib_jobs ((requested_by IS NULL), requested_at, n) WHERE state = 'queued';
-CREATE INDEX fib_jobs_waiting_by_role ON fib_jobs (requested_by)
+-- The workers' order, a fair queue (pg_fib/jobs.c, pg_fib/fairtags.c):
+-- requested jobs by their role's turn, then memoize hints, oldest first;
+-- within the role whose turn it is, by its requesters' turns.
+CREATE INDEX fib_jobs_queued ON fib_jobs ((requested_by IS NULL), start_tag, requested_at, n)
+    WHERE state = 'queued';
+CREATE INDEX fib_jobs_queued_by_role ON fib_jobs (requested_by, start_tag_in_role, requested_at, n)
+    WHERE state = 'queued';
+CREATE INDEX fib_jobs_waiting_by_role ON fib_jobs (requested_by, requester)
     WHERE state IN ('queued', 'running');
 SELECT pg_catalog.pg_extension_config_dump('fib_jobs', '');
 
@@ -66,8 +74,18 @@ COMMENT ON TABLE fib_jobs IS
 'The queue of F(|n|) too large to compute inside a query, drained by the pg_fib workers';
 COMMENT ON COLUMN fib_jobs.requested_by IS
 'The role that requested the job (NULL: queued by pg_fib to memoize a value computed inline); pg_fib.max_queued_per_role bounds its jobs queued or running';
+COMMENT ON COLUMN fib_jobs.requester IS
+'Who the role requested the job for, as fib_request(n, requester) named it (NULL: the role as a whole); pg_fib.max_queued_per_requester bounds its jobs queued or running';
+COMMENT ON COLUMN fib_jobs.start_tag IS
+'The job''s virtual start tag among the jobs of every role (the keeper assigns it; a claim takes the smallest of the queued jobs, and gives it to the job of its role whose requester''s turn it is)';
+COMMENT ON COLUMN fib_jobs.start_tag_in_role IS
+'The job''s virtual start tag among the jobs of its role, by requester (the keeper assigns it; the claim takes the smallest within the role whose turn it is)';
+COMMENT ON INDEX fib_jobs_queued IS
+'The workers'' claim: the queued job whose role''s turn it is, requested jobs before memoize hints';
+COMMENT ON INDEX fib_jobs_queued_by_role IS
+'The workers'' claim: within a role, the queued job whose requester''s turn it is';
 COMMENT ON INDEX fib_jobs_waiting_by_role IS
-'Counts a role''s jobs queued or running, for pg_fib.max_queued_per_role';
+'Counts a role''s, and a requester''s, jobs queued or running, for pg_fib.max_queued_per_role and pg_fib.max_queued_per_requester';
 
 REVOKE ALL ON fib_memo, fib_jobs FROM PUBLIC;
 
@@ -127,6 +145,18 @@ LANGUAGE C VOLATILE STRICT PARALLEL UNSAFE;
 
 COMMENT ON FUNCTION fib_request(bigint) IS
 'Makes sure F(n) is, or will be, in the memo; returns its job';
+
+-- fib_request(n, requester) requests F(n) for a requester of the calling
+-- role (a client the role serves, such as the web front's client address):
+-- the requester has a share of the queue within the role's
+-- (pg_fib.max_queued_per_requester) and a turn of its own in the workers'
+-- claim.  Not STRICT: a NULL requester is refused, not answered with NULL.
+CREATE FUNCTION fib_request(n bigint, requester text) RETURNS fib_job
+AS 'MODULE_PATHNAME', 'pg_fib_fib_request_for'
+LANGUAGE C VOLATILE PARALLEL UNSAFE;
+
+COMMENT ON FUNCTION fib_request(bigint, text) IS
+'Makes sure F(n) is, or will be, in the memo, requested for requester within the calling role; returns its job';
 
 CREATE FUNCTION fib_status(n bigint) RETURNS fib_job
 AS 'MODULE_PATHNAME', 'pg_fib_fib_status'

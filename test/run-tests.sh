@@ -59,6 +59,13 @@ if ! make --silent installcheck REGRESS=; then
     cat test/output_iso/regression.diffs || true
 fi
 
+# The specs that drive the keeper and the workers, in their database.
+echo "== pg_isolation_regress in the workers' database"
+if ! make --silent installcheck-queue; then
+    status=1
+    cat test/output_iso_queue/regression.diffs || true
+fi
+
 echo "== Python suites"
 if ! /usr/bin/python3 -m pytest -p no:cacheprovider -q "$ROOT/test/python"; then
     status=1

@@ -9,6 +9,7 @@ from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.routing import Map
 
+from web.hotpath import HotPath
 from web.rawpath import RawPath
 
 DEFAULTS = {
@@ -76,16 +77,24 @@ def create_app(config=None):
         app.config.from_mapping(config)
     app.json.sort_keys = False
 
-    app.wsgi_app = RawPath(app.wsgi_app)
-    if app.config["BEHIND_PROXY"]:
-        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1, x_host=1, x_port=1)
-
-    from web import api, db, metrics, page, problems, requestid, seed
+    # Where the modules meet: what one needs of another is passed here, so
+    # that no two import each other (test_layout.py checks).
+    from web import api, cors, db, docs, metrics, page, problems, requestid, seed
     problems.init_app(app)
     requestid.init_app(app)
-    metrics.init_app(app)
-    db.init_app(app)
+    cors.init_app(app)
+    metrics.init_app(app, stats=db.stats)
+    db.init_app(app, on_query=metrics.count_query)
     app.register_blueprint(api.bp)
     app.register_blueprint(seed.bp)
     app.register_blueprint(page.bp)
+    app.register_blueprint(docs.bp)
+
+    # What runs before Flask, outermost first: the client's address and
+    # scheme from Nginx (ProxyFix), the path as sent (RawPath), the hot
+    # route (HotPath).
+    app.wsgi_app = HotPath(app.wsgi_app, app)
+    app.wsgi_app = RawPath(app.wsgi_app)
+    if app.config["BEHIND_PROXY"]:
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1, x_host=1, x_port=1)
     return app

@@ -13,12 +13,10 @@ from flask import Blueprint, Response, current_app, jsonify, request, stream_wit
 from web import db
 from web.inputs import parse_bigint
 from web.problems import Problem
-from web.results import NO_STORE, beyond_limit, check_done, queued_response
+from web.results import (IMMUTABLE, NO_STORE, beyond_limit, check_done, etag_of,
+                         queued_response, value_body)
 
 bp = Blueprint("api", __name__)
-
-# A Fibonacci number never changes: its 200 responses are cached for a year.
-IMMUTABLE = "public, max-age=31536000, immutable"
 
 
 @bp.url_value_preprocessor
@@ -59,12 +57,6 @@ def _job_body(row):
     }
 
 
-def _etag(*parts):
-    """A strong ETag (without its quotes): the value never changes, so its
-    name is enough."""
-    return ".".join(str(p) for p in parts)
-
-
 def _not_modified(etags):
     """304 when If-None-Match names one of the ETags this value can have:
     the value never changes, so the client's copy is still right.  The
@@ -90,7 +82,7 @@ def _304(etag):
 
 def value_etags(n):
     limit = current_app.config["VALUE_MAX_DIGITS"]
-    return [_etag(n, source, limit) for source in ("memo", "computed")]
+    return [etag_of(n, source, limit) for source in ("memo", "computed")]
 
 
 @bp.get("/api/v1/fib/<n>")
@@ -102,15 +94,8 @@ def fib(n):
     row = beyond_limit(n, db.value, limit)
     if not check_done(row):
         return queued_response(row)
-    body = {"n": str(n), "digits": str(row["digits"]), "negative": row["negative"],
-            "source": row["source"]}
-    if row["value"] is not None:
-        body["value"] = row["value"]
-    else:
-        body["leading"] = row["leading"]
-        body["trailing"] = row["trailing"]
-        body["value_url"] = url_for("api.fib_digits", n=str(n))
-    return _cached(jsonify(body), _etag(n, row["source"], limit))
+    body = value_body(n, row, url_for("api.fib_digits", n=str(n)))
+    return _cached(jsonify(body), etag_of(n, row["source"], limit))
 
 
 @bp.get("/api/v1/fib/<n>/job")
@@ -119,14 +104,17 @@ def fib_job(n):
     if row["state"] is None:
         raise Problem(404, "No such job", f"F({n}) was never requested; "
                       f"GET /api/v1/fib/{n} requests it.", slug="no-job")
-    response = jsonify(_job_body(row))
+    body = _job_body(row)
+    if row["state"] == "done":
+        body["value_url"] = url_for("api.fib", n=str(n))
+    response = jsonify(body)
     response.headers["Cache-Control"] = NO_STORE
     return response
 
 
 @bp.get("/api/v1/fib/<n>/digits")
 def fib_digits(n):
-    etag = _etag(n, "digits")
+    etag = etag_of(n, "digits")
     if _not_modified([etag]):
         return _304(etag)
     digits = db.Digits(n, int(current_app.config["DIGITS_CHUNK"]))
@@ -158,7 +146,7 @@ def fib_about(n):
     role may have it.  Cached like the values (the link follows the role's
     pg_fib.max_n, which the ETag names)."""
     row = db.about(n)
-    etag = _etag(n, "about", row["computable"])
+    etag = etag_of(n, "about", row["computable"])
     if _not_modified([etag]):
         return _304(etag)
     body = {"n": str(n), "digits": str(row["digits"]), "leading": row["leading"],
@@ -173,7 +161,7 @@ def fib_mod(n, m):
     if m < 1:
         raise Problem(422, "Invalid parameter", f"m = {m} is not a modulus: F(n) mod m is "
                       "given for m >= 1.", slug="non-positive-modulus", parameter="m")
-    etag = _etag(n, "mod", m)
+    etag = etag_of(n, "mod", m)
     if _not_modified([etag]):
         return _304(etag)
     value = db.mod(n, m)

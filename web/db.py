@@ -11,11 +11,17 @@ condition of WHERE is a one-time filter, evaluated before anything else the
 statement does.  The app never computes: Python only slices and formats.
 """
 
+import re
+
 import psycopg
 from flask import current_app
 
 from web import requestid
 from web.pools import Pools
+
+# How many of a value's first and last digits the routes give where they do
+# not give it whole (beyond FIB_WEB_VALUE_MAX_DIGITS, and /about).
+ENDS = 20
 
 # Where a value comes from, the one rule: a row with finished_at set is the
 # memo's; a 'done' row without it is computed inline by this query.
@@ -48,21 +54,69 @@ CROSS JOIN LATERAL (SELECT (r.job).*) AS j
 """
 
 # The job of F(n), and when it is done the value: whole up to
-# %(max_digits)s digits, else its leading and trailing 20 digits, which
+# %(max_digits)s digits, else its leading and trailing ENDS digits, which
 # fib_leading and fib_trailing give in microseconds without building the
-# text (only the columns the routes use: parsing timestamps costs); last,
-# the seconds the database has spent on the statement.
-VALUE_SQL = f"""
+# text (only the columns the routes use: parsing timestamps costs).
+_VALUE_COLUMNS = f"""
 SELECT j.n, j.state, j.progress, j.digits, j.error, {_SOURCE} AS source,
-       current_setting('pg_fib.sync_max_n')::bigint AS sync_max_n,
        fib_sign(j.n) < 0 AS negative,
        CASE WHEN j.state = 'done' AND j.digits <= %(max_digits)s THEN fib_text(j.n) END AS value,
-       CASE WHEN j.state = 'done' AND j.digits > %(max_digits)s THEN fib_leading(j.n, 20) END AS leading,
-       CASE WHEN j.state = 'done' AND j.digits > %(max_digits)s THEN fib_trailing(j.n, 20) END AS trailing,
+       CASE WHEN j.state = 'done' AND j.digits > %(max_digits)s THEN fib_leading(j.n, {ENDS}) END AS leading,
+       CASE WHEN j.state = 'done' AND j.digits > %(max_digits)s THEN fib_trailing(j.n, {ENDS}) END AS trailing"""
+
+
+def _text(value):
+    return value.decode()
+
+
+def _bool(value):
+    return value == b"t"
+
+
+class Statement:
+    """A statement run through libpq's own calls (web.pools.Server.fetch_row):
+    its SQL with psycopg's %(name)s placeholders numbered $1, $2, ... in
+    the order they first appear, and how to read each column of its row
+    from text."""
+
+    def __init__(self, name, sql, columns):
+        self.name = name.encode()
+        self.template = sql
+        self.params = []
+
+        def number(match):
+            if match.group(1) not in self.params:
+                self.params.append(match.group(1))
+            return f"${self.params.index(match.group(1)) + 1}"
+
+        self.sql = re.sub(r"%\((\w+)\)s", number, sql).encode()
+        self.columns = columns
+
+    def values(self, params):
+        """The parameters as libpq's text values, in their order."""
+        return [str(params[name]).encode() for name in self.params]
+
+    def row(self, values):
+        """The row as a dict, from the text values fetch_row gives."""
+        if values is None:
+            return None
+        return {name: None if value is None else read(value)
+                for (name, read), value in zip(self.columns, values)}
+
+
+_VALUE_READ = [("n", int), ("state", _text), ("progress", float), ("digits", int),
+               ("error", _text), ("source", _text), ("negative", _bool), ("value", _text),
+               ("leading", _text), ("trailing", _text)]
+
+# The API's and the page's: the job and the value.
+VALUE = Statement("pg_fib_web_value", f"{_VALUE_COLUMNS} FROM {_JOB} {_TAGGED}", _VALUE_READ)
+
+# The old stack's routes', which also say pg_fib.sync_max_n and the seconds
+# the database has spent on the statement.
+SENTENCE = Statement("pg_fib_web_sentence", f"""{_VALUE_COLUMNS},
+       current_setting('pg_fib.sync_max_n')::bigint AS sync_max_n,
        extract(epoch FROM clock_timestamp() - statement_timestamp())::float8 AS db_seconds
-FROM {_JOB}
-{_TAGGED}
-"""
+FROM {_JOB} {_TAGGED}""", _VALUE_READ + [("sync_max_n", int), ("db_seconds", float)])
 
 # The job as it stands, queuing nothing; NULL columns when F(n) was never
 # requested nor memoized.
@@ -97,8 +151,8 @@ FROM fib_web_memo_page(%(after)s, %(limit)s) AS p
 # (extension 1.1), and whether the value itself can be had: |n| up to this
 # role's pg_fib.max_n, which max_n gives.
 ABOUT_SQL = f"""
-SELECT fib_digits(a.n) AS digits, fib_leading(a.n, 20) AS leading,
-       fib_trailing(a.n, 20) AS trailing, fib_sign(a.n) < 0 AS negative,
+SELECT fib_digits(a.n) AS digits, fib_leading(a.n, {ENDS}) AS leading,
+       fib_trailing(a.n, {ENDS}) AS trailing, fib_sign(a.n) < 0 AS negative,
        abs(a.n::numeric) <= l.max_n AS computable, l.max_n
 FROM {_N}
 CROSS JOIN (SELECT current_setting('pg_fib.max_n')::bigint AS max_n) AS l
@@ -114,10 +168,10 @@ HEALTH_SQL = f"SELECT * FROM fib_web_health() {_TAGGED}"
 STATS_SQL = f"SELECT * FROM fib_web_stats() {_TAGGED}"
 
 
-def init_app(app):
+def init_app(app, on_query):
     """Create this process's pools (Gunicorn imports the app in each worker,
-    after the fork) and open them without waiting for the database."""
-    from web import metrics
+    after the fork) and open them without waiting for the database;
+    on_query(server name, outcome) hears of every query (web.metrics)."""
     timeout_ms = int(app.config["STATEMENT_TIMEOUT_MS"])
     app.extensions["pg_fib_pools"] = Pools(
         app.config["DATABASE_URL"],
@@ -136,7 +190,7 @@ def init_app(app):
             "application_name": requestid.APPLICATION_NAME,
             "options": f"-c statement_timeout={timeout_ms}",
         },
-        on_query=metrics.count_query,
+        on_query=on_query,
     )
 
 
@@ -167,11 +221,20 @@ def _failed_hold():
     return float(current_app.config["FAILED_JOB_RETRY_SECONDS"])
 
 
-def value(n, max_digits):
-    """The job row of F(n) with its value when done (VALUE_SQL), from a
-    replica when one has it."""
-    return _one(VALUE_SQL, {"n": n, "max_digits": max_digits, "failed_hold": _failed_hold()},
-                read=True)
+def value_row(pools_, statement, n, max_digits, failed_hold, application_name):
+    """The job row of F(n) with its value when done (VALUE or SENTENCE),
+    from a replica when one has it; usable outside a Flask request
+    (web.hotpath)."""
+    values = statement.values({"n": n, "max_digits": max_digits, "failed_hold": failed_hold,
+                               "application_name": application_name})
+    return statement.row(pools_.run(lambda server: server.fetch_row(statement, values),
+                                    read=True))
+
+
+def value(n, max_digits, statement=VALUE):
+    """value_row in this request."""
+    return value_row(pools(), statement, n, max_digits, _failed_hold(),
+                     requestid.application_name())
 
 
 def job(n):

@@ -21,7 +21,6 @@ import os
 import socket
 import threading
 import time
-from contextlib import contextmanager
 
 _TICK = 0.2
 
@@ -43,23 +42,24 @@ class Watchdog:
         self._pid = os.getpid()
         threading.Thread(target=self._watch, name="pg_fib-web deadlines", daemon=True).start()
 
-    @contextmanager
     def guard(self, fileno, seconds):
-        """Run the block with the socket fileno shut down if it lasts more
-        than seconds; the block's Watch says whether that happened."""
-        watch = Watch(next(self._keys))
+        """A context manager: its block runs with the socket fileno shut
+        down if it lasts more than seconds; the Watch it gives says whether
+        that happened."""
+        return Watch(self, next(self._keys), fileno, seconds)
+
+    def _add(self, watch, fileno, seconds):
         with self._lock:
             if self._pid != os.getpid():
                 self._start()
             self._fds[watch.key] = fileno
             heapq.heappush(self._heap, (time.monotonic() + seconds, watch.key))
             self._watches[watch.key] = watch
-        try:
-            yield watch
-        finally:
-            with self._lock:
-                self._fds.pop(watch.key, None)
-                self._watches.pop(watch.key, None)
+
+    def _remove(self, watch):
+        with self._lock:
+            self._fds.pop(watch.key, None)
+            self._watches.pop(watch.key, None)
 
     def _watch(self):
         while True:
@@ -80,11 +80,18 @@ class Watchdog:
 class Watch:
     """One call under a deadline; fired once the deadline cut it off."""
 
-    __slots__ = ("key", "fired")
+    __slots__ = ("watchdog", "key", "fileno", "seconds", "fired")
 
-    def __init__(self, key):
-        self.key = key
+    def __init__(self, watchdog, key, fileno, seconds):
+        self.watchdog, self.key, self.fileno, self.seconds = watchdog, key, fileno, seconds
         self.fired = False
+
+    def __enter__(self):
+        self.watchdog._add(self, self.fileno, self.seconds)
+        return self
+
+    def __exit__(self, *exc):
+        self.watchdog._remove(self)
 
 
 def _shut_down(fileno):

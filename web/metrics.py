@@ -55,29 +55,54 @@ _pool_refreshed = 0.0
 
 def count_query(server, outcome):
     """web.pools' report of each query."""
-    QUERIES.labels(server, outcome).inc()
+    _child(QUERIES, server, outcome).inc()
 
 
-def _refresh_pools(force=False):
+# The metrics' children by their labels: labels() takes a lock and builds
+# the key at every call.
+_children = {}
+
+
+def _child(metric, *labels):
+    key = (metric, labels)
+    child = _children.get(key)
+    if child is None:
+        child = _children[key] = metric.labels(*labels)
+    return child
+
+
+def record(route, status, seconds, pools):
+    """Count and time one request the app answered (route is its rule, or
+    "unmatched"), and refresh the pools' gauges now and then."""
+    _child(REQUESTS, route, str(status)).inc()
+    if seconds is not None:
+        _child(LATENCY, route).observe(seconds)
+    _refresh_pools(pools)
+
+
+def _refresh_pools(pools, force=False):
     global _pool_refreshed
     now = time.monotonic()
     if not force and now - _pool_refreshed < _POOL_REFRESH_SECONDS:
         return
     _pool_refreshed = now
-    for server in current_app.extensions["pg_fib_pools"].servers:
+    for server in pools.servers:
         stats = server.pool.get_stats()
         for key, state in _POOL_STATES.items():
             POOL.labels(server.name, state).set(stats.get(key, 0))
 
 
 class _PgFibCollector:
-    """pg_fib's queue and memo, read from the primary at each scrape."""
+    """pg_fib's queue and memo, read from the primary at each scrape by
+    stats() (web.db.stats, given by create_app)."""
+
+    def __init__(self, stats):
+        self.stats = stats
 
     def collect(self):
-        from web import db
         up = GaugeMetricFamily("pg_fib_up", "1 when the primary answered this scrape")
         try:
-            row = db.stats()
+            row = self.stats()
         except (psycopg.Error, psycopg_pool.PoolTimeout) as error:
             current_app.logger.warning("metrics: %s", error)
             up.add_metric([], 0)
@@ -105,14 +130,14 @@ class _PgFibCollector:
 
 @bp.get("/metrics")
 def metrics():
-    _refresh_pools(force=True)
+    _refresh_pools(current_app.extensions["pg_fib_pools"], force=True)
     if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
         registry = CollectorRegistry()
         multiprocess.MultiProcessCollector(registry)
     else:
         registry = CollectorRegistry()
         registry.register(_Everything())
-    registry.register(_PgFibCollector())
+    registry.register(_PgFibCollector(current_app.extensions["pg_fib_stats"]))
     response = Response(generate_latest(registry), mimetype=None)
     response.headers["Content-Type"] = CONTENT_TYPE_LATEST
     response.headers["Cache-Control"] = "no-store"
@@ -126,8 +151,10 @@ class _Everything:
         return REGISTRY.collect()
 
 
-def init_app(app):
-    """Count and time every request the app answers."""
+def init_app(app, stats):
+    """Count and time every request the app answers; stats() gives the row
+    of pg_fib's queue and memo that /metrics reports."""
+    app.extensions["pg_fib_stats"] = stats
 
     @app.before_request
     def _start():
@@ -136,10 +163,8 @@ def init_app(app):
     @app.after_request
     def _record(response):
         route = request.url_rule.rule if request.url_rule is not None else "unmatched"
-        REQUESTS.labels(route, str(response.status_code)).inc()
-        if "metrics_start" in g:
-            LATENCY.labels(route).observe(time.perf_counter() - g.metrics_start)
-        _refresh_pools()
+        seconds = time.perf_counter() - g.metrics_start if "metrics_start" in g else None
+        record(route, response.status_code, seconds, app.extensions["pg_fib_pools"])
         return response
 
     app.register_blueprint(bp)

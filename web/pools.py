@@ -32,9 +32,11 @@ and fib_request is idempotent.
 import itertools
 import threading
 import time
+import weakref
 
 import psycopg
 import psycopg_pool
+from psycopg.pq import ConnStatus, ExecStatus
 from psycopg.rows import dict_row
 
 from web.deadline import WATCHDOG
@@ -144,39 +146,102 @@ class Server:
                 raise
 
     def query(self, sql, params, fetch):
-        """fetch(cursor) of one query on this server, within the deadline
-        from waiting for a connection to the last row.  A pooled connection
+        """fetch(cursor) of one query on this server (see run)."""
+        return self.run(lambda conn: fetch(conn.execute(sql, params)))
+
+    def fetch_row(self, statement, values):
+        """The one row (a list of bytes or None, or None for no row) of a
+        Statement of web.db with these text values, through libpq's own
+        calls (see _exec_prepared)."""
+        return self.run(lambda conn: _exec_prepared(conn, statement, values))
+
+    def run(self, action):
+        """action(connection) on this server, within the deadline from
+        waiting for a connection to the last row.  A pooled connection
         that the server closed (after a restart) fails the first query sent
-        on it: then the pool checks its idle connections and the query runs
-        once more on another one."""
+        on it: then the pool is replaced (renew) and the action runs once
+        more, on a fresh connection."""
         end = time.monotonic() + self.deadline
         for attempt in (1, 2):
             pool, wait = self._current_pool()
             conn = None
             try:
+                # getconn and putconn rather than pool.connection(), whose
+                # "with conn" commits on the way out: a round of psycopg's
+                # machinery for nothing on an autocommit connection.
                 left = max(end - time.monotonic(), 0.001)
-                with pool.connection(timeout=min(wait, left)) as conn:
+                conn = pool.getconn(timeout=min(wait, left))
+                try:
                     left = max(end - time.monotonic(), 0.001)
-                    result = self.call(conn, lambda: fetch(conn.execute(sql, params)), left)
+                    result = self.call(conn, lambda: action(conn), left)
+                finally:
+                    pool.putconn(conn)
                 self.answered()
                 return result
             except Hung:
-                raise  # checking the pool's other connections would hang too
+                raise
             except psycopg.OperationalError:
                 if attempt == 2 or conn is None or not conn.broken:
                     raise
-                self._check(pool)
+                self.renew()
 
-    @staticmethod
-    def _check(pool):
-        """Drop the pool's broken idle connections (after a connection error)."""
-        try:
-            pool.check()
-        except Exception:  # the pool reports its own failures in its log
-            pass
+    def renew(self):
+        """Replace the pool (at the next action): its idle connections are
+        suspect after one of them turned out broken, as after a restart of
+        the server, and checking them with a query would hang on a server
+        that hangs."""
+        with self._lock:
+            self._stale = True
 
     def close(self):
         self.pool.close()
+
+
+# The statements prepared on each connection by _exec_prepared.
+_PREPARED = weakref.WeakKeyDictionary()
+
+
+def _exec_prepared(conn, statement, values):
+    """statement's first row on conn, prepared on its first use there.
+
+    libpq's own PQprepare and PQexecPrepared (psycopg's pq module), with
+    text parameters and text results, instead of a psycopg cursor: Debian
+    12's psycopg 3.1 is pure Python, and its cursor's adaptation, row
+    making and wait loop cost 75 µs of the worker's CPU per query more
+    than this (bench/web_profile.py), a third of a memo hit's in the app.
+    The blocking libpq call releases the GIL, so web.deadline can cut it
+    off like any other call.  The connection is in autocommit, as psycopg
+    left it, whatever the outcome.  psycopg deallocates every prepared
+    statement of a connection when it rolls back (web.db.Digits does), so
+    a statement found missing (26000) is prepared again.
+    """
+    pgconn = conn.pgconn
+    names = _PREPARED.setdefault(conn, set())
+    for attempt in (1, 2):
+        if statement.name not in names:
+            _result(conn, pgconn.prepare(statement.name, statement.sql))
+            names.add(statement.name)
+        try:
+            result = _result(conn, pgconn.exec_prepared(statement.name, values))
+            break
+        except psycopg.errors.InvalidSqlStatementName:
+            if attempt == 2:
+                raise
+            names.discard(statement.name)
+    if not result.ntuples:
+        return None
+    return [result.get_value(0, i) for i in range(result.nfields)]
+
+
+def _result(conn, result):
+    """result, or the psycopg error it carries: OperationalError without a
+    SQLSTATE when the connection was lost, as psycopg's cursors raise."""
+    if result.status in (ExecStatus.COMMAND_OK, ExecStatus.TUPLES_OK):
+        return result
+    if conn.pgconn.status == ConnStatus.BAD:
+        raise psycopg.OperationalError(
+            conn.pgconn.error_message.decode("utf-8", "replace").strip())
+    raise psycopg.errors.error_from_result(result, encoding=conn.info.encoding)
 
 
 class Pools:

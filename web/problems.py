@@ -8,9 +8,11 @@ database.  What a client reads says what it can do; what the database said
 is logged under the request's id.  No error is ever answered with a stack trace or a 500.
 """
 
+from typing import NamedTuple
+
 import psycopg
 import psycopg_pool
-from flask import current_app, json, make_response
+from flask import current_app, json, make_response, url_for
 from werkzeug.exceptions import HTTPException
 
 from web import requestid
@@ -18,12 +20,13 @@ from web import requestid
 PROBLEM_JSON = "application/problem+json"
 
 # SQLSTATE -> (HTTP status, title, Retry-After seconds or None, public
-# detail).  The README's "SQLSTATE table" prints this dict (test_api.py
+# detail): every SQLSTATE pg_fib raises, and the server's own that the web
+# front can meet.  The README's "SQLSTATE table" prints this dict (test_api.py
 # checks they agree).  The detail is what an anonymous client is told: what
 # it can do, never the database's own message, which names roles, settings
 # and counts; that message goes to the log under the request's id
 # (log_database_error).  54000 gets a detail of its own, with the limit and
-# the routes that still answer (web.api.beyond_limit).
+# the routes that still answer (web.results.beyond_limit).
 SQLSTATE_HTTP = {
     # |n| beyond the role's pg_fib.max_n: a well-formed n the server will not
     # compute.
@@ -52,9 +55,15 @@ SQLSTATE_HTTP = {
               "The database ran out of memory; retry after 10 seconds."),
     # statement_timeout (FIB_WEB_STATEMENT_TIMEOUT_MS).
     "57014": (504, "Statement timeout", None, "The database took too long to answer."),
-    # A missing privilege is a deployment error, not the client's.
+    # A memo row that is not F(n)'s (tampered with): no value is given.
+    "XX001": (503, "Corrupt value", None,
+              "The stored value failed its check and is not given; the operator is told."),
+    # Deployment errors, not the client's: a missing grant, an argument the
+    # app should never pass (NULL), an object dropped under the app.
     "42501": (503, "Missing privilege", None,
               "The service is misconfigured; try again later."),
+    "22004": (503, "Service error", None, "The request could not be answered; try again later."),
+    "42704": (503, "Service error", None, "The request could not be answered; try again later."),
 }
 
 # Any other SQLSTATE: the database refused for a reason the client cannot fix.
@@ -73,6 +82,105 @@ UNREACHABLE = (503, "Database unreachable", 5,
 JOB_FAILED = (503, "Computation failed")
 
 
+class ProblemType(NamedTuple):
+    """What a problem's type URI names: its status and title, what it means
+    and what a client can do about it (the page at /problems/<slug>)."""
+    status: int
+    title: str
+    meaning: str
+    remedy: str
+
+
+# Every problem type the service answers with, by its slug: the app's own,
+# HTTP's (answered by Flask or by Nginx, deploy/nginx.conf), and one per
+# SQLSTATE of SQLSTATE_HTTP.  The problem pages, the API description and
+# the README's tables are made from this; test_docs.py checks that every
+# type a problem carries is here and its page answers.
+PROBLEM_TYPES = {
+    "malformed-integer": ProblemType(
+        400, "Malformed integer",
+        "A path or query parameter is not an integer as the API writes them.",
+        "Write it as an optional '-' and 1 to 19 ASCII digits within the range of a 64-bit "
+        "integer, such as 32 or -8: no '+', spaces, decimals, exponents, hexadecimal or other "
+        "scripts' digits. The detail and the parameter field say which one and why."),
+    "non-canonical-url": ProblemType(
+        301, "Moved Permanently",
+        "Each value has one URL: n and m without leading zeros, and 0 rather than -0.",
+        "Follow the Location header (or the location field); use that URL from now on."),
+    "non-positive-modulus": ProblemType(
+        422, "Invalid parameter",
+        "F(n) mod m is given for m >= 1 only.",
+        "Ask again with a positive m."),
+    "no-job": ProblemType(
+        404, "No such job",
+        "F(n) was never requested, so it has no job to report.",
+        "GET /api/v1/fib/<n> requests it (202 while it is computed)."),
+    "unknown-impl": ProblemType(
+        400, "Unknown implementation",
+        "The old stack's /calculate_v4/<impl>/<n> takes python, rust or c.",
+        "Use one of those; all three are served by the pg_fib extension."),
+    "job-failed": ProblemType(
+        503, "Computation failed",
+        "The computation of F(n) failed (the error field says why: out of memory, "
+        "cancelled). The failure is reported for a while, so that clients see it.",
+        "Ask again after Retry-After: that queues the computation anew. The job link shows "
+        "the failed job meanwhile."),
+    "database-unreachable": ProblemType(
+        503, "Database unreachable",
+        "The database could not be reached, or did not answer within the deadline.",
+        "Retry after Retry-After; /healthz says when the service is up."),
+    "database-error": ProblemType(
+        *SQLSTATE_DEFAULT[:2],
+        "The database refused for a reason the client cannot fix.",
+        "Try again later; the sqlstate field names the error."),
+    "service-error": ProblemType(
+        503, "Service error",
+        "The request met an error of the service itself; it is logged.",
+        "Try again later."),
+    "bad-request": ProblemType(
+        400, "Bad Request",
+        "The request is malformed: its request line or a header (Nginx refused it).",
+        "Send a well-formed HTTP/1.1 request: GET, a path, short headers, no body."),
+    "forbidden": ProblemType(
+        403, "Forbidden", "/metrics is served to loopback addresses only.",
+        "Scrape it from the machine itself."),
+    "not-found": ProblemType(
+        404, "Not Found", "No such resource.",
+        "See /api/v1 for the routes, or /api/v1/openapi.json for their description."),
+    "method-not-allowed": ProblemType(
+        405, "Method Not Allowed", "Every route is read-only.",
+        "Use GET or HEAD (OPTIONS says so too); the Allow header lists them."),
+    "content-too-large": ProblemType(
+        413, "Content Too Large", "Requests carry no body here.", "Send none."),
+    "uri-too-long": ProblemType(
+        414, "URI Too Long", "The request line is longer than Nginx accepts.",
+        "n and m have at most 20 characters: check the URL."),
+    "too-many-requests": ProblemType(
+        429, "Too Many Requests",
+        "This client address sent more requests than its share: per second, under way at "
+        "once, or downloads of full decimals at once.",
+        "Retry after Retry-After, and keep fewer requests in flight."),
+    "proxy-error": ProblemType(
+        500, "Internal Server Error", "Nginx failed to pass the request on.", "Try again later."),
+    "bad-gateway": ProblemType(
+        502, "Bad Gateway", "The application server is not answering.",
+        "Retry after Retry-After; it is restarted within seconds."),
+    "service-unavailable": ProblemType(
+        503, "Service Unavailable", "The service is unavailable for a moment.",
+        "Retry after Retry-After."),
+    "gateway-timeout": ProblemType(
+        504, "Gateway Timeout", "The application server took too long.", "Try again later."),
+}
+for _code, (_status, _title, _retry, _detail) in SQLSTATE_HTTP.items():
+    PROBLEM_TYPES[f"sqlstate-{_code}"] = ProblemType(
+        _status, _title, f"The database answered SQLSTATE {_code}. {_detail}",
+        f"Retry after {_retry} seconds." if _retry else
+        "Nothing on the client's side: change the request or try again later.")
+
+# Flask's and Werkzeug's HTTP errors, by status.
+HTTP_SLUGS = {400: "bad-request", 404: "not-found", 405: "method-not-allowed"}
+
+
 class Problem(Exception):
     """An error answered as problem+json."""
 
@@ -88,10 +196,15 @@ class Problem(Exception):
         self.extra = extra
 
 
+def type_uri(slug):
+    """The absolute URI of a problem type: its page (web.docs)."""
+    return url_for("docs.problem", slug=slug, _external=True)
+
+
 def problem_response(problem):
     """The Flask response for a Problem."""
     body = {
-        "type": f"/problems/{problem.slug}" if problem.slug else "about:blank",
+        "type": type_uri(problem.slug) if problem.slug else "about:blank",
         "title": problem.title,
         "status": problem.status,
         "detail": problem.detail,
@@ -113,9 +226,12 @@ def from_database_error(error):
     if isinstance(error, psycopg.OperationalError) and error.sqlstate is None:
         return unreachable(error)
     log_database_error(error)
-    status, title, retry, detail = SQLSTATE_HTTP.get(error.sqlstate, SQLSTATE_DEFAULT)
-    return Problem(status, title, detail, slug=f"sqlstate-{error.sqlstate}", retry_after=retry,
-                   sqlstate=error.sqlstate)
+    if error.sqlstate in SQLSTATE_HTTP:
+        status, title, retry, detail = SQLSTATE_HTTP[error.sqlstate]
+        slug = f"sqlstate-{error.sqlstate}"
+    else:
+        (status, title, retry, detail), slug = SQLSTATE_DEFAULT, "database-error"
+    return Problem(status, title, detail, slug=slug, retry_after=retry, sqlstate=error.sqlstate)
 
 
 def log_database_error(error):
@@ -179,7 +295,8 @@ def init_app(app):
 
     @app.errorhandler(HTTPException)
     def _http(error):
-        response = problem_response(Problem(error.code, error.name, error.description))
+        response = problem_response(Problem(error.code, error.name, error.description,
+                                            slug=HTTP_SLUGS.get(error.code)))
         for name in ("Allow", "Retry-After"):
             if name in error.get_response().headers:
                 response.headers[name] = error.get_response().headers[name]

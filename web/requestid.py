@@ -22,20 +22,29 @@ APPLICATION_NAME = "pg_fib web"
 _WELL_FORMED = re.compile(r"[0-9A-Za-z-]{8,48}", re.ASCII)
 
 
+def choose(given):
+    """The id of a request whose X-Request-Id header is given (or None):
+    kept when well formed, else a fresh one."""
+    return given if given and _WELL_FORMED.fullmatch(given) else uuid.uuid4().hex
+
+
+def application_name_of(request_id):
+    """The application_name of the statements of the request request_id."""
+    return f"{APPLICATION_NAME} {request_id}" if request_id else APPLICATION_NAME
+
+
 def current():
     """This request's id (None outside a request)."""
     if not has_request_context():
         return None
     if "request_id" not in g:
-        given = request.headers.get(HEADER, "")
-        g.request_id = given if _WELL_FORMED.fullmatch(given) else uuid.uuid4().hex
+        g.request_id = choose(request.headers.get(HEADER))
     return g.request_id
 
 
 def application_name():
     """The application_name of this request's statements."""
-    request_id = current()
-    return f"{APPLICATION_NAME} {request_id}" if request_id else APPLICATION_NAME
+    return application_name_of(current())
 
 
 def init_app(app):

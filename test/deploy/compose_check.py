@@ -1,5 +1,5 @@
 """The checks of test_compose.py: docker-compose.yml and docker/ against
-what "make run" (deploy/run.sh) uses.
+what "make run" (deploy/run.sh, deploy/supervisord.conf) uses.
 
 check(root) parses the files of the tree at root (the repository, or a copy
 with one thing changed) and returns a list of problems, empty when the
@@ -8,7 +8,11 @@ Dockerfile, the compose file and the container scripts name exists and is
 copied into the image that uses it, and every setting they pass (the
 server's settings, the setup SQL, the ports, Gunicorn's settings, the app's
 environment, Nginx's configuration) is make run's, except for the few
-differences only a container needs, listed here.
+differences only a container needs, listed here: Gunicorn on TCP (Nginx is
+in another container; make run uses a Unix socket), the password in the
+environment (make run's is in a passfile), no pid file; and every service
+is restarted when it stops, as supervisord restarts make run's Gunicorn and
+Nginx.
 """
 
 import json
@@ -28,6 +32,10 @@ COMPOSE_ENV = {"FIB_WEB_PASSWORD": "test-fib-web", "REPLICATION_PASSWORD": "test
 # addresses (make run listens on 127.0.0.1, set by deploy/pgcluster.sh).
 CONTAINER_ONLY_SETTINGS = {"listen_addresses": "'*'"}
 IMAGE_ROOT = "/opt/pg_fib"
+# Where make run's Gunicorn listens, as its Nginx configuration names it.
+RUN_SOCKET = "/var/lib/pg_fib-run/gunicorn/gunicorn.sock"
+# The compose file's restart policies that bring a stopped service back.
+RESTARTS = ("always", "unless-stopped")
 
 
 def read(root, path):
@@ -63,8 +71,27 @@ def pg_settings(text):
 
 def setup_sql(text):
     """The SQL of the script's first 'psql_su <<SQL' here-document."""
-    match = re.search(r"^\s*psql_su <<SQL\n(.*?)^SQL$", text, re.M | re.S)
+    match = re.search(r"^\s*psql_su <<SQL\b[^\n]*\n(.*?)^SQL$", text, re.M | re.S)
     return match.group(1) if match else None
+
+
+def supervised_command(text, program):
+    """The words of the command of [program:PROGRAM] in a supervisord
+    configuration."""
+    match = re.search(r"^\[program:" + re.escape(program) + r"\]\n(?:[^[].*\n)*?command=(.*)$",
+                      text, re.M)
+    return shlex.split(match.group(1)) if match else None
+
+
+def app_environment(text):
+    """NAME -> value of the app's environment that deploy/run.sh gives
+    Gunicorn (its app_env=(...) array; shell expansions left as they are)."""
+    match = re.search(r"^\s*app_env=\((.*?)\)$", text, re.M | re.S)
+    if match is None:
+        return None
+    # One "NAME=value" a line.
+    words = [line.strip() for line in match.group(1).splitlines()]
+    return dict(word[1:-1].split("=", 1) for word in words if word.startswith('"'))
 
 
 def dsn(text):
@@ -148,9 +175,7 @@ def check(root):
     run_defaults = shell_defaults(run_sh)
     run_pgport = re.search(r"\$\{PGPORT:-(\d+)\}", run_sh)
     run_pgport = int(run_pgport.group(1)) if run_pgport else None
-    run_gunicorn_port = (int(run_defaults["PORT"]) + 1
-                         if re.search(r"^GUNICORN_PORT=\$\{GUNICORN_PORT:-\$\(\(PORT \+ 1\)\)\}$", run_sh, re.M)
-                         else None)
+    supervisord_conf = read(root, "deploy/supervisord.conf")
 
     # docker-compose config: valid, and its normalized form.
     done = compose_config(root, "-q")
@@ -181,6 +206,9 @@ def check(root):
         for dep, how in service.get("depends_on", {}).items():
             if how.get("condition") != "service_healthy":
                 problem(f"{name}: depends_on {dep} without condition: service_healthy")
+        if service.get("restart") not in RESTARTS:
+            problem(f"{name}: restart is {service.get('restart')!r}, not one of {RESTARTS}: "
+                    "a server that dies stays down (make run's supervisord restarts them)")
     for name, dep in (("web", "db"), ("nginx", "web"), ("replica", "db")):
         if dep not in services[name].get("depends_on", {}):
             problem(f"{name} does not depend on {dep}")
@@ -266,14 +294,17 @@ def check(root):
     if web_dsn.get("host") != "db":
         problem(f"web connects to host {web_dsn.get('host')}, not the service db")
 
+    # Gunicorn: on TCP between the containers (make run's is on a Unix
+    # socket), one port everywhere.
     bind = web_env.get("GUNICORN_BIND", "")
-    gunicorn_ports = {"web's GUNICORN_BIND": int(bind.rpartition(":")[2] or 0),
-                      "web's EXPOSE": stages["web"]["expose"][0],
+    container_gunicorn_port = int(bind.rpartition(":")[2] or 0)
+    gunicorn_ports = {"web's EXPOSE": stages["web"]["expose"][0],
                       "web's healthcheck": int(re.search(r":(\d+)/", " ".join(services["web"]["healthcheck"]["test"])).group(1)),
                       "nginx's UPSTREAM": int(services["nginx"]["environment"].get("UPSTREAM", ":0").rpartition(":")[2])}
     for where, port in gunicorn_ports.items():
-        if port != run_gunicorn_port:
-            problem(f"Gunicorn's port: {where} is {port}, make run's is {run_gunicorn_port}")
+        if port != container_gunicorn_port:
+            problem(f"Gunicorn's port: {where} is {port}, web's GUNICORN_BIND is "
+                    f"{container_gunicorn_port}")
 
     nginx_env = services["nginx"]["environment"]
     published = services["nginx"].get("ports", [])
@@ -305,43 +336,55 @@ def check(root):
 
     # web: Gunicorn runs as make run starts it, with the same settings from
     # deploy/gunicorn.conf.py, and the app with the same environment.
-    run_gunicorn = command_args(run_sh, "setsid nohup gunicorn")
+    run_gunicorn = supervised_command(supervisord_conf, "gunicorn")
     web_argv = services["web"].get("command") or stages["web"]["cmd"]
-    if run_gunicorn is None:
-        problem("deploy/run.sh starts no gunicorn")
-    else:
-        def gunicorn_parts(argv):
-            apps = [a for a in argv if re.fullmatch(r"[\w.]+:\w+(\(.*\))?", a)]
-            return {"config": argv[argv.index("--config") + 1] if "--config" in argv else None,
-                    "app": apps}
-        want, got = gunicorn_parts(run_gunicorn), gunicorn_parts(web_argv[1:])
-        if web_argv[0] != "gunicorn" or want != got:
-            problem(f"web runs {web_argv}, make run runs gunicorn with {want}")
-        if "--user www-data --group www-data" not in " ".join(web_argv) or \
-                "as_user=(--user www-data --group www-data)" not in run_sh:
-            problem("web's Gunicorn workers do not run as www-data as make run's do")
-        run_env = {"GUNICORN_BIND": f"127.0.0.1:{run_gunicorn_port}"}
-        want, got = gunicorn_settings(root, run_env), gunicorn_settings(root, web_env)
-        for key in sorted(set(want) | set(got)):
-            if key == "bind":
-                continue
-            if want.get(key) != got.get(key):
-                problem(f"Gunicorn's {key} is {got.get(key)!r} in the container, "
-                        f"{want.get(key)!r} under make run")
-    run_app_env = {m for m in re.findall(r"\b(FIB_WEB_\w+)=", run_sh) if m != "FIB_WEB_MAX_N"}
+    run_app = app_environment(run_sh)
+    if run_gunicorn is None or run_app is None:
+        problem("deploy/supervisord.conf runs no gunicorn, or deploy/run.sh gives it no app_env")
+        return problems
+
+    def gunicorn_parts(argv):
+        apps = [a for a in argv if re.fullmatch(r"[\w.]+:\w+(\(.*\))?", a)]
+        return {"config": argv[argv.index("--config") + 1] if "--config" in argv else None,
+                "app": apps}
+    want, got = gunicorn_parts(run_gunicorn[1:]), gunicorn_parts(web_argv[1:])
+    if web_argv[0] != "gunicorn" or run_gunicorn[0] != "gunicorn" or want != got:
+        problem(f"web runs {web_argv}, make run runs gunicorn with {want}")
+    if "--user www-data --group www-data" not in " ".join(web_argv) or \
+            "--user @APP_USER@ --group @APP_GROUP@" not in " ".join(run_gunicorn) or \
+            not re.search(r"^\s*APP_USER=www-data\n\s*APP_GROUP=www-data$", run_sh, re.M):
+        problem("web's Gunicorn workers do not run as www-data as make run's do")
+    # Gunicorn's settings under each environment, but where it listens and
+    # its pid file (make run's, for make status; a container has none).
+    run_env = {k: v for k, v in run_app.items() if k.startswith("GUNICORN_")}
+    run_env["GUNICORN_BIND"] = f"unix:{RUN_SOCKET}"
+    want, got = gunicorn_settings(root, run_env), gunicorn_settings(root, web_env)
+    for key in sorted(set(want) | set(got)):
+        if key in ("bind", "pidfile"):
+            continue
+        if want.get(key) != got.get(key):
+            problem(f"Gunicorn's {key} is {got.get(key)!r} in the container, "
+                    f"{want.get(key)!r} under make run")
+    run_app_env = {k for k in run_app if k.startswith("FIB_WEB_")}
     app_env = {k for k in web_env if k.startswith("FIB_WEB_")}
     if app_env != run_app_env:
         problem(f"the app's environment sets {sorted(app_env)} in the container, "
                 f"{sorted(run_app_env)} under make run")
-    run_dsn = dsn(re.search(r'FIB_WEB_DATABASE_URL="(.*)"\s*\\?$', run_sh, re.M).group(1))
+    # The same connection but for where the server is and how the password
+    # comes (make run: a passfile; the container: PGPASSWORD).
+    run_dsn = dsn(run_app.get("FIB_WEB_DATABASE_URL", ""))
     for key in sorted(set(run_dsn) | set(web_dsn)):
-        if key not in ("host", "port") and run_dsn.get(key) != web_dsn.get(key):
+        if key not in ("host", "port", "passfile") and run_dsn.get(key) != web_dsn.get(key):
             problem(f"FIB_WEB_DATABASE_URL: {key} is {web_dsn.get(key)} in the container, "
                     f"{run_dsn.get(key)} under make run")
+    if "passfile" in run_dsn and "PGPASSWORD" not in web_env:
+        problem("web has no PGPASSWORD: fib_web logs in with a password, as under make run")
 
     # nginx: the configuration is make run's template filled the same way,
     # but for the listen address, Gunicorn's address and daemon off.
-    problems += nginx_differences(root, nginx_env, run_defaults, run_gunicorn_port)
+    problems += nginx_differences(root, nginx_env, run_defaults, container_gunicorn_port)
+    if "-e 's/^daemon on;$/daemon off;/'" not in run_sh:
+        problem("make run's Nginx does not run in the foreground (daemon off) under supervisord")
     return problems
 
 
@@ -355,32 +398,39 @@ def gunicorn_settings(root, env):
             if not k.startswith("_") and not callable(v) and not isinstance(v, types.ModuleType)}
 
 
-def nginx_differences(root, nginx_env, run_defaults, run_gunicorn_port):
+def nginx_differences(root, nginx_env, run_defaults, gunicorn_port):
     prefix = "/var/lib/pg_fib-nginx"
     env = dict(os.environ, NGINX_PREFIX=prefix, **{k: str(v) for k, v in nginx_env.items()})
     container = subprocess.run([os.path.join(root, "docker", "nginx-start.sh"), "--print"],
                                env=env, capture_output=True, text=True, check=True).stdout
     ours = subprocess.run([os.path.join(root, "deploy", "run.sh"), "nginx-conf", prefix,
-                           f"127.0.0.1:{run_defaults['PORT']}", f"127.0.0.1:{run_gunicorn_port}",
+                           f"127.0.0.1:{run_defaults['PORT']}", f"unix:{RUN_SOCKET}",
                            run_defaults["RATE"], run_defaults["BURST"]],
                           capture_output=True, text=True, check=True).stdout
-    allowed = {("daemon on;", "daemon off;"),
-               (f"listen 127.0.0.1:{run_defaults['PORT']};", f"listen 0.0.0.0:{run_defaults['PORT']};"),
-               (f"server 127.0.0.1:{run_gunicorn_port};", f"server web:{run_gunicorn_port};")}
+    # What the container changes, each in its own lines: daemon (the
+    # template's is on, for the web tests; the container's is off, as make
+    # run's, checked in its script), the address Nginx listens on (with
+    # whatever else its listen line says), and Gunicorn's.
+    port = run_defaults["PORT"]
+    rewrites = [("daemon on;", "daemon off;"),
+                (f"listen 127.0.0.1:{port}", f"listen 0.0.0.0:{port}"),
+                (f"server unix:{RUN_SOCKET}", f"server web:{gunicorn_port}")]
     # The template's comments name the placeholders, filled in too.
     a = [line for line in ours.splitlines() if not line.lstrip().startswith("#")]
     b = [line for line in container.splitlines() if not line.lstrip().startswith("#")]
     if len(a) != len(b):
         return [f"nginx: the container's configuration has {len(b)} lines, make run's {len(a)}"]
     problems = []
-    changed = set()
+    used = set()
     for x, y in zip(a, b):
-        if x != y:
-            pair = (x.strip(), y.strip())
-            changed.add(pair)
-            if pair not in allowed:
-                problems.append(f"nginx: {y.strip()!r} in the container, {x.strip()!r} under make run")
-    if not problems and changed != allowed:
-        problems.append(f"nginx: expected the container to change exactly {sorted(allowed)}, "
-                        f"it changed {sorted(changed)}")
+        if x == y:
+            continue
+        fits = [r for r in rewrites if r[0] in x and x.replace(*r) == y]
+        if fits:
+            used.add(fits[0])
+        else:
+            problems.append(f"nginx: {y.strip()!r} in the container, {x.strip()!r} under make run")
+    if not problems and used != set(rewrites):
+        problems.append(f"nginx: expected the container to change exactly {rewrites}, "
+                        f"it changed {sorted(used)}")
     return problems

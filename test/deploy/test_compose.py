@@ -12,7 +12,8 @@ import subprocess
 
 import pytest
 
-from compose_check import COMPOSE_ENV, check, command_args, pg_settings, read, setup_sql
+from compose_check import (COMPOSE_ENV, app_environment, check, pg_settings, read, setup_sql,
+                           supervised_command)
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 
@@ -45,7 +46,8 @@ def test_the_parsers_find_what_they_compare():
     assert "pg_fib.workers" in settings and "max_worker_processes" in settings
     assert pg_settings(entry)["shared_preload_libraries"] == "'pg_fib, pg_cron'"
     assert "fib_web.sql" in setup_sql(run_sh) and "fib_schedule_maintenance" in setup_sql(entry)
-    assert "--config" in command_args(run_sh, "setsid nohup gunicorn")
+    assert "--config" in supervised_command(read(ROOT, "deploy/supervisord.conf"), "gunicorn")
+    assert "user=fib_web" in app_environment(run_sh)["FIB_WEB_DATABASE_URL"]
 
 
 @pytest.fixture
@@ -80,7 +82,7 @@ MUTATIONS = [
      "FIB_WEB_STATEMENT_TIMEOUT_MS"),
     ("docker-compose.yml", '      GUNICORN_BIND: "0.0.0.0:8081"\n',
      '      GUNICORN_BIND: "0.0.0.0:8081"\n      GUNICORN_WORKERS: "9"\n', "workers"),
-    ("deploy/gunicorn.conf.py", "timeout = 60", "timeout = 60 if os.environ.get('GUNICORN_BIND', '').startswith('127.') else 10",
+    ("deploy/gunicorn.conf.py", "timeout = 60", "timeout = 60 if os.environ.get('GUNICORN_BIND', '').startswith('unix:') else 10",
      "timeout"),
     ("docker-compose.yml", 'GUNICORN_BIND: "0.0.0.0:8081"', 'GUNICORN_BIND: "0.0.0.0:8000"', "Gunicorn's port"),
     ("docker-compose.yml", "port=25432 dbname", "port=5432 dbname", "PostgreSQL's port"),
@@ -106,6 +108,13 @@ MUTATIONS = [
     ("docker-compose.yml", "      target: nginx\n", "      target: proxy\n", "target"),
     ("docker-compose.yml", '      UPSTREAM: "web:8081"', '      UPSTREAM: "web:8000"', "Gunicorn's port"),
     ("docker/Dockerfile", '"--user", "www-data", "--group", "www-data", ', "", "www-data"),
+    ("docker-compose.yml", "    image: pg_fib-web\n    restart: unless-stopped\n", "    image: pg_fib-web\n",
+     "restart"),
+    ("deploy/supervisord.conf", "command=gunicorn --config deploy/gunicorn.conf.py",
+     "command=gunicorn --config deploy/gunicorn-dev.conf.py", "make run runs gunicorn"),
+    ("deploy/run.sh", "user=fib_web passfile=$PASSFILE\"", "user=fib_web passfile=$PASSFILE sslmode=disable\"",
+     "sslmode"),
+    ("deploy/run.sh", "-e 's/^daemon on;$/daemon off;/'", "-e 's/^daemon on;$/daemon on;/'", "foreground"),
 ]
 
 

@@ -230,6 +230,11 @@ def test_fib_counters_changes_nothing(node, attacker):
 # What a role gets when it raises a setting of each context.
 REFUSAL = {"superuser": "42501", "sighup": "55P02", "postmaster": "55P02"}
 
+# The settings any role may set for its own sessions: each only divides the
+# role's share, which a superuser sets (test_fairness checks that raising
+# it does not raise the share).
+USER_SETTINGS = {"pg_fib.max_queued_per_requester"}
+
 
 def pg_fib_settings(su):
     rows = su.execute("SELECT name, setting, context FROM pg_settings WHERE name LIKE 'pg\\_fib.%'"
@@ -240,6 +245,11 @@ def pg_fib_settings(su):
 
 def test_no_pg_fib_setting_can_be_raised(node, su, attacker):
     for name, setting, context in pg_fib_settings(su):
+        if context == "user":
+            assert name in USER_SETTINGS, name
+            assert attacker.refused(f"ALTER SYSTEM SET {name} = 2000000000") == "42501", name
+            assert attacker.refused(f"ALTER DATABASE postgres SET {name} = 2000000000") == "42501", name
+            continue
         assert context in REFUSAL, (name, context)
         value = "'other'" if name == "pg_fib.database" else "2000000000"
         attacker.conn.execute("SET search_path = pg_catalog")

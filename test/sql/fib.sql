@@ -46,4 +46,4 @@ COMMIT;
 EXPLAIN (COSTS OFF, VERBOSE) SELECT fib(10);
 SELECT proname, provolatile, proparallel, proisstrict, prosecdef
   FROM pg_proc WHERE pronamespace = 'public'::regnamespace AND proname LIKE 'fib%'
- ORDER BY proname;
+ ORDER BY proname, pronargs;

@@ -19,12 +19,30 @@ import urllib.request
 
 import psycopg
 import pytest
+from flask.testing import FlaskClient
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 sys.path.insert(0, os.path.join(ROOT, "test", "python"))
 sys.path.insert(0, ROOT)
 
 from cluster import Cluster, free_port  # noqa: E402
+import http_raw  # noqa: E402
+from openapi_check import Checker  # noqa: E402
+from web import DEFAULTS  # noqa: E402
+
+# Every answer the suites receive is checked against the API's description.
+CHECKER = Checker(DEFAULTS)
+http_raw.CHECK = CHECKER.check
+
+
+class CheckedClient(FlaskClient):
+    """Flask's test client, checking each answer against the description."""
+
+    def open(self, *args, **kwargs):
+        response = super().open(*args, **kwargs)
+        CHECKER.check(response.request.method, response.request.path, response.status_code,
+                      response.headers, response.get_data())
+        return response
 
 ARTIFACTS = os.path.join(ROOT, "test", "web", "artifacts")
 FIB_WEB_SQL = os.path.join(ROOT, "deploy", "fib_web.sql")
@@ -128,7 +146,9 @@ def make_app(database, **config):
     from web import create_app
     settings = {"DATABASE_URL": database.url, "TESTING": True}
     settings.update(config)
-    return create_app(settings)
+    app = create_app(settings)
+    app.test_client_class = CheckedClient
+    return app
 
 
 @pytest.fixture(scope="session")
@@ -226,6 +246,8 @@ def start_nginx(prefix, listen, upstream, rate, burst, conn="1000"):
     conf = subprocess.run([os.path.join(ROOT, "deploy", "run.sh"), "nginx-conf", prefix, listen,
                            upstream, rate, burst, conn], check=True, capture_output=True,
                           text=True).stdout
+    subprocess.run([os.path.join(ROOT, "deploy", "run.sh"), "api-docs",
+                    os.path.join(prefix, "api-docs")], check=True)
     path = os.path.join(prefix, "nginx.conf")
     with open(path, "w") as f:
         f.write(conf)

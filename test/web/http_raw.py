@@ -6,6 +6,10 @@ import gzip
 import json
 import socket
 
+# check(method, path, status, headers, body), called on every answer
+# (conftest.py sets it: openapi_check.Checker.check).
+CHECK = None
+
 
 class Answer:
     def __init__(self, status, headers, body):
@@ -61,6 +65,9 @@ def raw(url_base, request_line, headers=(), timeout=30, source=None):
         body = _read_chunked(body)
     if headers.get("content-encoding") == "gzip":
         body = gzip.decompress(body)
+    if CHECK is not None:
+        method, _, rest = request_line.decode("latin-1").partition(" ")
+        CHECK(method, rest.rsplit(" ", 1)[0], status, headers, body)
     return Answer(status, headers, body)
 
 

@@ -28,11 +28,14 @@ DEADLINE = 2.0
 SLACK = 1.5
 
 
-def cluster_pids(cluster):
-    """The postmaster of cluster and every process it started."""
+def postmaster_pid(cluster):
     with open(os.path.join(cluster.data, "postmaster.pid")) as f:
-        postmaster = int(f.readline())
-    pids = [postmaster]
+        return int(f.readline())
+
+
+def children(postmaster):
+    """Every process the postmaster started."""
+    pids = []
     for entry in os.listdir("/proc"):
         if entry.isdigit():
             try:
@@ -46,14 +49,18 @@ def cluster_pids(cluster):
 
 
 class Hung:
-    """The cluster's processes stopped for the with block, then continued."""
+    """The cluster's processes stopped for the with block, then continued:
+    the postmaster first, so that it starts no backend meanwhile, then
+    every process it had started."""
 
     def __init__(self, cluster):
         self.cluster = cluster
 
     def __enter__(self):
-        self.pids = cluster_pids(self.cluster)
-        for pid in self.pids:
+        postmaster = postmaster_pid(self.cluster)
+        os.kill(postmaster, signal.SIGSTOP)
+        self.pids = [postmaster] + children(postmaster)
+        for pid in self.pids[1:]:
             os.kill(pid, signal.SIGSTOP)
         return self
 
@@ -119,6 +126,10 @@ def test_a_hung_primary_is_503_within_the_deadline_through_the_stack(database):
         assert stack.gunicorn.poll() is None
         with open(stack.gunicorn_log) as f:
             assert "WORKER TIMEOUT" not in f.read()
+    except BaseException:
+        with open(stack.gunicorn_log, errors="replace") as f:
+            print(f.read()[-6000:])
+        raise
     finally:
         stack.stop()
         database.wait_workers()

@@ -142,7 +142,7 @@ def test_metrics_are_refused_to_other_addresses(stack, source):
 
 # Requests Nginx answers itself, with the status it answers.
 NGINX_ERRORS = [
-    ("POST /api/v1/fib/5 HTTP/1.1", ["Content-Length: 0"], 403),
+    ("POST /api/v1/fib/5 HTTP/1.1", ["Content-Length: 0"], 405),
     ("GET /api/v1/fib/5 HTTP/1.1", ["Content-Length: 2000"], 413),
     ("GET /" + "9" * 5000 + " HTTP/1.1", [], 414),
     ("GET /api/v1/fib/5 HTTP/1.1", ["X-Long: " + "a" * 5000], 400),
