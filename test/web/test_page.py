@@ -12,6 +12,7 @@ deploy/install-npm.sh) with no violation at desktop and phone sizes, light
 and dark (the four views split between its two renderings).  Screenshots
 of each rendering in each view go to test/web/artifacts/ (git-ignored)."""
 
+import json
 import os
 import random
 import shutil
@@ -42,14 +43,14 @@ DESKTOP = (1024, 900)
 PHONE = (390, 844)
 
 
-def _driver(javascript=True, width=DESKTOP[0], height=DESKTOP[1]):
+def _driver(javascript=True, width=DESKTOP[0], height=DESKTOP[1], flags=()):
     profile = tempfile.mkdtemp(prefix="pg_fib-chromium.")
     options = webdriver.ChromeOptions()
     options.binary_location = CHROMIUM
     for flag in ("--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
                  "--disable-background-networking", "--disable-component-update",
                  "--disable-sync", "--no-first-run", "--disable-dev-shm-usage",
-                 f"--user-data-dir={profile}", f"--window-size={width},{height}"):
+                 f"--user-data-dir={profile}", f"--window-size={width},{height}", *flags):
         options.add_argument(flag)
     if not javascript:
         options.add_experimental_option(
@@ -526,6 +527,68 @@ def test_the_page_has_a_favicon_a_description_and_no_console_error(stack, browse
     # Chromium asks for /favicon.ico when it likes: wait, then no failed
     # load is reported.
     time.sleep(1)
+    assert browser_errors(browser) == []
+
+
+# A name for the stack that is not a loopback address: Swagger UI behaves
+# differently on "localhost" and "127.0.0.1" (its validator badge, for one).
+DOCS_HOST = "pg-fib-docs.test"
+
+
+@pytest.fixture
+def docs_browser():
+    driver = _driver(flags=(f"--host-resolver-rules=MAP {DOCS_HOST} 127.0.0.1",))
+    yield driver
+    _quit(driver)
+
+
+def test_the_api_docs_show_every_operation_under_the_csp(stack, docs_browser):
+    """/api/docs (Swagger UI, static files Nginx serves from deploy/api-docs
+    and npm's swagger-ui-dist) works under the stack's Content-Security-
+    Policy, offline, as it would under the service's own host name: every
+    operation of the description is shown, one can be tried, and the
+    console has no error (a script or style refused, a failed load, a
+    request to another origin).  The page links it."""
+    browser = docs_browser
+    url = stack.url.replace("127.0.0.1", DOCS_HOST)
+    browser.get(url + "/")
+    docs = browser.find_element(By.CSS_SELECTOR, "footer a[href='/api/docs/']")
+    with urllib.request.urlopen(stack.url + "/api/docs/") as r:
+        assert r.status == 200
+        policy = r.headers["Content-Security-Policy"]
+        assert "script-src 'self';" in policy and "img-src 'self' data:;" in policy
+    with urllib.request.urlopen(stack.url + "/") as r:
+        # data: images are for Swagger UI's icons alone.
+        assert "img-src 'self';" in r.headers["Content-Security-Policy"]
+    with urllib.request.urlopen(stack.url + "/api/v1/openapi.json") as r:
+        described = {(method, path) for path, item in json.load(r)["paths"].items()
+                     for method in item if method in ("get", "head")}
+    browser_errors(browser)  # the page's, checked elsewhere
+    docs.click()
+    WebDriverWait(browser, 30).until(
+        lambda d: len(d.find_elements(By.CSS_SELECTOR, ".opblock")) >= len(described))
+    assert browser.current_url == url + "/api/docs/"
+    shown = {(block.get_attribute("class").split("opblock-")[-1].split()[0],
+              block.find_element(By.CSS_SELECTOR, ".opblock-summary-path")
+              .get_attribute("data-path"))
+             for block in browser.find_elements(By.CSS_SELECTOR, ".opblock")}
+    assert shown == described
+    assert "pg_fib" in browser.find_element(By.CSS_SELECTOR, ".info .title").text
+    shot(browser, "api-docs")
+    # One operation opened and tried, as a reader would: the answer shown.
+    value = browser.find_element(By.ID, "operations-values-getFib")
+    value.find_element(By.CSS_SELECTOR, ".opblock-summary").click()
+    WebDriverWait(browser, 10).until(
+        lambda d: value.find_elements(By.CSS_SELECTOR, ".try-out__btn"))
+    value.find_element(By.CSS_SELECTOR, ".try-out__btn").click()
+    field = value.find_element(By.CSS_SELECTOR, "tr[data-param-name=n] input")
+    field.clear()
+    field.send_keys("32")
+    value.find_element(By.CSS_SELECTOR, ".execute").click()
+    WebDriverWait(browser, 30).until(
+        lambda d: "2178309" in value.find_element(By.CSS_SELECTOR, ".responses-wrapper").text)
+    shot(browser, "api-docs-try-it-out")
+    time.sleep(1)  # a late failed load (an icon) is reported too
     assert browser_errors(browser) == []
 
 
