@@ -63,6 +63,11 @@ def copy_tree(dest):
         if os.path.isfile(src):
             os.makedirs(os.path.dirname(os.path.join(dest, rel)), exist_ok=True)
             shutil.copy2(src, os.path.join(dest, rel))
+    # The npm packages (git-ignored, deploy/install-npm.sh): the copy's
+    # make run finds them, as the checkout's does, without asking npm's
+    # registry again.
+    if os.path.isdir(os.path.join(ROOT, "npm")):
+        os.symlink(os.path.join(ROOT, "npm"), os.path.join(dest, "npm"))
     return dest
 
 
@@ -271,6 +276,10 @@ def test_make_run_is_quiet_and_says_how_to_connect(stack):
 
     status, body = c.get("/api/v1/fib/32")
     assert status == 200 and json.loads(body)["value"] == "2178309"
+    # The API's documentation, Swagger UI's files beside its page.
+    status, body = c.get("/api/docs/")
+    assert status == 200 and b'src="swagger-ui-bundle.js"' in body
+    assert c.get("/api/docs/swagger-ui-bundle.js")[0] == 200
     health = json.loads(c.get("/healthz")[1])
     assert health["status"] == "up" and health["replicas"] == [{"name": "replica1",
                                                                 "state": "up"}]
