@@ -126,7 +126,7 @@ bench-series:
 bench-versions:
 	PG_CONFIG=$(PG_CONFIG) bench/versions.sh $(BASE)
 
-.PHONY: run stop status bench-web bench-web-profile soak
+.PHONY: run stop status audit bench-web bench-web-profile soak
 
 # run starts the whole stack on loopback (PostgreSQL; Gunicorn and Nginx
 # under supervisord) and prints its URL, quietly (details in run/*.log);
@@ -139,6 +139,12 @@ stop:
 
 status:
 	@PG_CONFIG=$(PG_CONFIG) deploy/run.sh status || true
+
+# audit starts the stack as run does (harmless when it runs) and runs
+# Lighthouse in Debian's chromium against the page, at phone and desktop
+# sizes, printing the four scores of each (deploy/audit.sh).
+audit: run
+	deploy/audit.sh
 
 # bench-web measures the web front through Nginx with wrk against a bare
 # Flask route and the old stack's replica, then where the time of one

@@ -12,7 +12,8 @@
 #       nginx   Nginx in front of it
 #       run     what make run adds: supervisord, which keeps Gunicorn and
 #               Nginx running (the containers have Docker's restart policy)
-#       test    the suites and benchmarks (with build, db, web, nginx and run)
+#       test    the suites and benchmarks (with build, db, web, nginx and run),
+#               and the npm packages of deploy/install-npm.sh
 set -euo pipefail
 
 BUILD=(
@@ -74,6 +75,7 @@ TEST=(
 )
 
 PACKAGES=()
+NPM=
 for set in "${@:-all}"; do
     case "$set" in
         build) PACKAGES+=("${BUILD[@]}") ;;
@@ -82,7 +84,8 @@ for set in "${@:-all}"; do
         nginx) PACKAGES+=("${NGINX[@]}") ;;
         run) PACKAGES+=("${RUN[@]}") ;;
         test | all) PACKAGES+=("${BUILD[@]}" "${DB[@]}" "${WEB[@]}" "${NGINX[@]}" "${RUN[@]}"
-                              "${TEST[@]}") ;;
+                              "${TEST[@]}")
+            NPM=1 ;;
         *) echo "usage: $0 [build|db|web|nginx|run|test|all]..." >&2; exit 2 ;;
     esac
 done
@@ -94,7 +97,16 @@ for pkg in "${PACKAGES[@]}"; do
     fi
 done
 
+# The npm packages of the tests, make audit and /api/docs (axe-core,
+# Lighthouse, Redocly's CLI, Swagger UI), once the Debian packages are there.
+npm_packages() {
+    if [ -n "$NPM" ]; then
+        "$(dirname "$0")/install-npm.sh"
+    fi
+}
+
 if [ "${#missing[@]}" -eq 0 ]; then
+    npm_packages
     exit 0
 fi
 
@@ -123,4 +135,7 @@ $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null 
 if [ -n "$own_policy" ]; then
     $SUDO rm -f "$policy"
 fi
-exit "$status"
+if [ "$status" -ne 0 ]; then
+    exit "$status"
+fi
+npm_packages

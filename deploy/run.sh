@@ -493,10 +493,10 @@ start_web() {
         chown "$APP_USER:$APP_GROUP" "$RUN/gunicorn"
         chown www-data: "$RUN/nginx/cache"
     fi
-
-    # The API's documentation page, which Nginx serves at /api/docs/.
-    api_docs "$RUN/nginx/api-docs" >>"$RUN/setup.log" 2>&1 ||
-        fail "copying the API's documentation page failed" "$RUN/setup.log"
+    # The API's documentation, which Nginx serves at /api/docs/ (@DOCS@ in
+    # nginx_conf): made again at each start, in case deploy/api-docs changed.
+    api_docs "$RUN/nginx/api-docs" 2>>"$RUN/setup.log" ||
+        fail "the API's documentation could not be made" "$RUN/setup.log"
 
     # Nginx in the foreground under supervisord: the template's
     # "daemon on;" becomes "daemon off;".

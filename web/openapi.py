@@ -266,17 +266,30 @@ def _service_paths():
                 _404=_problem_response(404, "No such problem type."))),
         "/static/{filename}": _get(
             [{"name": "filename", "in": "path", "required": True,
-              "description": "A file of the page: fib.css, fib.js.",
+              "description": "A file of the page: fib.css, fib.js, favicon.svg.",
               "schema": {"type": "string"}}],
             operation_id="getStatic", summary="The page's files",
-            description="The page's style sheet and script.", tags=["page"],
+            description="The page's style sheet, script and icon.", tags=["page"],
             responses=_responses(
                 _200={"description": "The file.",
                       "content": {"text/css": {"schema": {"type": "string"}},
                                   "text/javascript": {"schema": {"type": "string"}},
-                                  "application/javascript": {"schema": {"type": "string"}}}},
+                                  "application/javascript": {"schema": {"type": "string"}},
+                                  "image/svg+xml": {"schema": {"type": "string"}}}},
                 _304={"description": "The client's copy is current."},
                 _404=_problem_response(404, "No such file."))),
+        "/favicon.ico": _get(
+            operation_id="getFavicon", summary="The page's icon",
+            description="The icon browsers ask for at this path whatever a page links (the "
+                        "page links /static/favicon.svg, the same drawing).", tags=["page"],
+            responses=_responses(
+                _200={"description": "The icon, an ICO.",
+                      "headers": _header("Cache-Control", "Kept for a day.",
+                                         {"type": "string", "pattern": "max-age=86400"}),
+                      "content": {"image/vnd.microsoft.icon": {
+                          "schema": {"type": "string", "contentMediaType":
+                                     "image/vnd.microsoft.icon"}}}},
+                _304={"description": "The client's copy is current."})),
         "/healthz": _get(
             operation_id="getHealth", summary="Whether the service is up",
             description="200 when the primary answers and pg_fib's keeper and every compute "

@@ -275,6 +275,10 @@ def test_make_run_is_quiet_and_says_how_to_connect(stack):
 
     status, body = c.get("/api/v1/fib/32")
     assert status == 200 and json.loads(body)["value"] == "2178309"
+    # The API's documentation, Swagger UI's files beside its page.
+    status, body = c.get("/api/docs/")
+    assert status == 200 and b'src="swagger-ui-bundle.js"' in body
+    assert c.get("/api/docs/swagger-ui-bundle.js")[0] == 200
     health = json.loads(c.get("/healthz")[1])
     assert health["status"] == "up" and health["replicas"] == [{"name": "replica1",
                                                                 "state": "up"}]
