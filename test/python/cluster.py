@@ -6,6 +6,7 @@ PG_FIB_TEST_PORTS (deploy/free_ports.py), and keep their socket in their own
 directory.
 """
 
+import contextlib
 import importlib.util
 import os
 import shutil
@@ -14,6 +15,9 @@ import tempfile
 import time
 
 import psycopg
+
+# The line that makes a cluster load pg_fib at start, as production does.
+PRELOAD_PG_FIB = "shared_preload_libraries = 'pg_fib'"
 
 PG_CONFIG = os.environ.get("PG_CONFIG", "pg_config")
 BINDIR = subprocess.run([PG_CONFIG, "--bindir"], check=True, capture_output=True,
@@ -113,3 +117,21 @@ class Cluster:
                 if time.monotonic() > deadline:
                     raise
                 time.sleep(0.1)
+
+
+@contextlib.contextmanager
+def running(settings=(), extension=False):
+    """A Cluster with settings, initialised, started and accepting
+    connections, for a with block; with extension, pg_fib is created in its
+    database "postgres".  The cluster is stopped and deleted when the block
+    ends, whatever happened, also when it failed to start."""
+    c = Cluster(settings)
+    try:
+        c.init().start()
+        c.wait_ready()
+        if extension:
+            with c.connect(autocommit=True) as conn:
+                conn.execute("CREATE EXTENSION pg_fib")
+        yield c
+    finally:
+        c.destroy()

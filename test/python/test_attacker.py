@@ -16,7 +16,7 @@ import sys
 import psycopg
 import pytest
 
-from cluster import BINDIR, Cluster
+from cluster import BINDIR, PRELOAD_PG_FIB, running
 from jobs import idle_workers_stopped, oracle_digest, server_digest
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
@@ -28,11 +28,7 @@ ROLES = ["fib_web", "mallory"]
 @pytest.fixture(scope="module")
 def node():
     sys.set_int_max_str_digits(0)
-    c = Cluster(["shared_preload_libraries = 'pg_fib'", "pg_fib.workers = 1"]).init().start()
-    try:
-        c.wait_ready()
-        with c.connect(autocommit=True) as su:
-            su.execute("CREATE EXTENSION pg_fib")
+    with running([PRELOAD_PG_FIB, "pg_fib.workers = 1"], extension=True) as c:
         subprocess.run([f"{BINDIR}/psql", "-X", "-q", "-v", "ON_ERROR_STOP=1", "-h", c.dir,
                         "-p", str(c.port), "-U", "postgres", "-d", "postgres", "-f",
                         os.path.join(ROOT, "deploy", "fib_web.sql")], check=True,
@@ -45,8 +41,6 @@ def node():
                 # The operator's mistake at worst: a schema the role owns.
                 su.execute(f"CREATE SCHEMA evil_{role} AUTHORIZATION {role}")
         yield c
-    finally:
-        c.destroy()
 
 
 @pytest.fixture

@@ -12,7 +12,7 @@ import time
 import pytest
 from psycopg import errors
 
-from cluster import Cluster
+from cluster import running
 from jobs import restart_pg_fib_workers, wait_for
 
 SYNC_MAX_N = 3_000_000
@@ -20,14 +20,10 @@ SYNC_MAX_N = 3_000_000
 
 @pytest.fixture(scope="module")
 def node():
-    c = Cluster(["shared_preload_libraries = 'pg_fib, pg_cron'", "pg_fib.workers = 1",
-                 "cron.database_name = 'postgres'", "cron.use_background_workers = on",
-                 "max_worker_processes = 16"]).init().start()
-    try:
-        c.wait_ready()
+    with running(["shared_preload_libraries = 'pg_fib, pg_cron'", "pg_fib.workers = 1",
+                  "cron.database_name = 'postgres'", "cron.use_background_workers = on",
+                  "max_worker_processes = 16"]) as c:
         yield c
-    finally:
-        c.destroy()
 
 
 @pytest.fixture

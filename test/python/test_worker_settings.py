@@ -13,27 +13,16 @@ import psycopg
 import pytest
 from psycopg import errors
 
-from cluster import Cluster
+from cluster import PRELOAD_PG_FIB, running
 from jobs import job_row, keeper_pid, restart_pg_fib_workers, wait_for, worker_pids
 
 SYNC_MAX_N = 3_000_000
 
 
-def _cluster(*settings):
-    c = Cluster(["shared_preload_libraries = 'pg_fib'", *settings]).init().start()
-    c.wait_ready()
-    return c
-
-
 @pytest.fixture(scope="module")
 def node():
-    c = _cluster("pg_fib.workers = 1")
-    try:
-        with c.connect(autocommit=True) as conn:
-            conn.execute("CREATE EXTENSION pg_fib")
+    with running([PRELOAD_PG_FIB, "pg_fib.workers = 1"], extension=True) as c:
         yield c
-    finally:
-        c.destroy()
 
 
 FRESH_N = itertools.count(SYNC_MAX_N + 1001)
@@ -111,8 +100,7 @@ def test_a_missing_pg_fib_database_is_said_once():
     the log says so at most twice (a WARNING, at most one FATAL, no restart
     loop), and fib_text's hint in another database does not suggest
     fib_request, which would be refused."""
-    c = _cluster("pg_fib.workers = 1", "pg_fib.database = 'nosuchdb'")
-    try:
+    with running([PRELOAD_PG_FIB, "pg_fib.workers = 1", "pg_fib.database = 'nosuchdb'"]) as c:
         start = time.monotonic()
         wait_for(lambda: time.monotonic() - start >= 20, 25, interval=0.5, what="20 s")
         with open(c.log, encoding="utf-8", errors="replace") as log:
@@ -148,8 +136,6 @@ def test_a_missing_pg_fib_database_is_said_once():
         with open(c.log, encoding="utf-8", errors="replace") as log:
             later = log.read().splitlines()[mark:]
         assert [line for line in later if "FATAL" in line or "WARNING" in line] == [], later
-    finally:
-        c.destroy()
 
 
 def _reconnect(node, old_keeper):
@@ -180,13 +166,9 @@ def _running_by_new_worker(conn, n, old_worker):
 
 @pytest.fixture
 def crashing_node():
-    c = _cluster("pg_fib.workers = 1", "pg_fib.max_attempts = 3")
-    try:
-        with c.connect(autocommit=True) as conn:
-            conn.execute("CREATE EXTENSION pg_fib")
+    with running([PRELOAD_PG_FIB, "pg_fib.workers = 1", "pg_fib.max_attempts = 3"],
+                 extension=True) as c:
         yield c
-    finally:
-        c.destroy()
 
 
 def _kill_9_three_times(node, n, victim):
