@@ -21,17 +21,11 @@ BASE = SYNC_MAX_N + 800_000
 
 
 @pytest.fixture
-def roles(conn):
+def roles(conn, role):
     """Two login roles, fib_greedy limited to 5 queued jobs, fib_other not."""
-    for role in ("fib_greedy", "fib_other"):
-        conn.execute(f"DROP ROLE IF EXISTS {role}")
-        conn.execute(f"CREATE ROLE {role} LOGIN")
-    try:
-        conn.execute("ALTER ROLE fib_greedy SET pg_fib.max_queued_per_role = 5")
-        yield
-    finally:
-        for role in ("fib_greedy", "fib_other"):
-            conn.execute(f"DROP ROLE {role}")
+    role("fib_greedy", "LOGIN")
+    role("fib_other", "LOGIN")
+    conn.execute("ALTER ROLE fib_greedy SET pg_fib.max_queued_per_role = 5")
 
 
 def test_a_role_may_queue_only_its_share(conn, database, roles):
@@ -238,17 +232,11 @@ WEB, ALICE = "fib_fair_web", "fib_fair_alice"
 
 
 @pytest.fixture
-def web_and_alice(conn):
+def web_and_alice(role):
     """Two login roles: fib_fair_web, whose clients are requesters (as the
     web front's role fib_web), and fib_fair_alice, who requests as a whole."""
-    for role in (WEB, ALICE):
-        conn.execute(f"DROP ROLE IF EXISTS {role}")
-        conn.execute(f"CREATE ROLE {role} LOGIN")
-    try:
-        yield
-    finally:
-        for role in (WEB, ALICE):
-            conn.execute(f"DROP ROLE {role}")
+    role(WEB, "LOGIN")
+    role(ALICE, "LOGIN")
 
 
 def _request(c, n, requester=None):

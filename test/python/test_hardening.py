@@ -104,9 +104,8 @@ def test_a_search_path_on_the_database_does_not_reach_the_workers(conn, database
         _restart_pg_fib_workers(conn)
 
 
-def test_upkeep_by_a_granted_role_keeps_live_jobs_and_requeues_dead_ones(conn):
-    conn.execute("DROP ROLE IF EXISTS fib_maintainer")
-    conn.execute("CREATE ROLE fib_maintainer")
+def test_upkeep_by_a_granted_role_keeps_live_jobs_and_requeues_dead_ones(conn, role):
+    role("fib_maintainer")
     conn.execute("GRANT EXECUTE ON FUNCTION fib_maintain() TO fib_maintainer")
     live, dead = MAX_N - 20, SYNC_MAX_N + 300_002
     forget(conn, live)
@@ -126,8 +125,6 @@ def test_upkeep_by_a_granted_role_keeps_live_jobs_and_requeues_dead_ones(conn):
         assert job_row(conn, live)["attempts"] == 1
     finally:
         conn.execute("RESET ROLE")
-        conn.execute("DROP OWNED BY fib_maintainer")
-        conn.execute("DROP ROLE fib_maintainer")
 
 
 def test_a_done_job_whose_memo_row_is_gone_is_computed_again(conn):
@@ -201,11 +198,10 @@ def test_read_only_caller_that_rolls_back_loses_nothing(conn, database):
     assert conn.execute("SELECT fib(%s)::text", (n,)).fetchone()[0] == text
 
 
-def test_a_role_without_table_privileges_queues_and_waits(conn):
+def test_a_role_without_table_privileges_queues_and_waits(conn, role):
     n = SYNC_MAX_N + 300_007
     forget(conn, n)
-    conn.execute("DROP ROLE IF EXISTS fib_web")
-    conn.execute("CREATE ROLE fib_web")
+    role("fib_web")
     try:
         conn.execute("SET ROLE fib_web")
         with pytest.raises(errors.InsufficientPrivilege):
@@ -215,7 +211,6 @@ def test_a_role_without_table_privileges_queues_and_waits(conn):
         assert len(conn.execute("SELECT fib_text(%s)", (n,)).fetchone()[0]) == row[1]
     finally:
         conn.execute("RESET ROLE")
-        conn.execute("DROP ROLE fib_web")
 
 
 def test_a_memoized_value_without_a_job_is_done_without_queuing(conn):

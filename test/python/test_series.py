@@ -273,16 +273,15 @@ CREATE FUNCTION fib_series(bigint, bigint) RETURNS TABLE (n bigint, value numeri
 """
 
 
-def test_a_plain_role_gets_the_run_whatever_its_search_path(conn, connect):
+def test_a_plain_role_gets_the_run_whatever_its_search_path(conn, connect, role):
     """A role with no privilege on pg_fib's tables reads the run (its first
     values from the memo, by identity), and names of its own placed before
     pg_catalog and pg_fib's schema on its search_path never run: the body of
     fib_series was bound to its functions when it was created."""
-    role, schema = "series_mallory", "series_evil"
+    schema = "series_evil"
+    mallory_role = role("series_mallory", "LOGIN")
     conn.execute(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
-    conn.execute(f"DROP ROLE IF EXISTS {role}")
-    conn.execute(f"CREATE ROLE {role} LOGIN")
-    conn.execute(f"CREATE SCHEMA {schema} AUTHORIZATION {role}")
+    conn.execute(f"CREATE SCHEMA {schema} AUTHORIZATION {mallory_role}")
     try:
         k = 7919
         conn.execute("DELETE FROM fib_memo WHERE n IN (%s, %s)", (k, k - 1))
@@ -290,7 +289,7 @@ def test_a_plain_role_gets_the_run_whatever_its_search_path(conn, connect):
             value, digits = memo_row_value(n)
             conn.execute("INSERT INTO fib_memo (n, value, digits, compute_ms) VALUES (%s, %s, %s, 1)",
                          (n, value, digits))
-        mallory = connect(user=role)
+        mallory = connect(user=mallory_role)
         notices = []
         mallory.add_notice_handler(lambda d: notices.append(d.message_primary))
         mallory.execute(f"SET search_path = {schema}, pg_catalog")
@@ -311,8 +310,6 @@ def test_a_plain_role_gets_the_run_whatever_its_search_path(conn, connect):
         mallory.close()
     finally:
         conn.execute("DELETE FROM fib_memo WHERE n IN (%s, %s)", (7919, 7918))
-        conn.execute(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
-        conn.execute(f"DROP ROLE IF EXISTS {role}")
 
 
 def test_digit_arithmetic_against_a_textbook_carry(tmp_path):
