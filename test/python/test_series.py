@@ -16,7 +16,7 @@ import pytest
 from psycopg import errors
 
 import oracle
-from jobs import memo_row_value, wait_for
+from jobs import forget, memo_row_value, wait_for
 
 SEED = int(os.environ.get("PG_FIB_SEED", random.randrange(2**32)))
 TOP = oracle.NUMERIC_MAX_N
@@ -198,8 +198,7 @@ def test_first_values_come_from_the_memo_when_it_has_them(conn):
     A damaged memo row is refused as fib() refuses it (XX001)."""
     k = 412345
     ns = (k, k - 1)
-    conn.execute("DELETE FROM fib_memo WHERE n = ANY(%s)", (list(ns),))
-    conn.execute("DELETE FROM fib_jobs WHERE n = ANY(%s)", (list(ns),))
+    forget(conn, *ns)
 
     def inline_computations():
         return conn.execute("SELECT inline_computations FROM fib_counters()").fetchone()[0]
@@ -231,8 +230,7 @@ def test_first_values_come_from_the_memo_when_it_has_them(conn):
             conn.execute("SELECT count(*) FROM fib_series(%s, %s)", (k, k + 3))
         assert f"F({k})" in str(caught.value)
     finally:
-        conn.execute("DELETE FROM fib_memo WHERE n = ANY(%s)", (list(ns),))
-        conn.execute("DELETE FROM fib_jobs WHERE n = ANY(%s)", (list(ns),))
+        forget(conn, *ns)
 
 
 def test_refusals_as_fib(conn):

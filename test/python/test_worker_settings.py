@@ -14,7 +14,7 @@ import pytest
 from psycopg import errors
 
 from cluster import PRELOAD_PG_FIB, running
-from jobs import job_row, keeper_pid, restart_pg_fib_workers, wait_for, worker_pids
+from jobs import forget, job_row, keeper_pid, restart_pg_fib_workers, wait_for, worker_pids
 
 SYNC_MAX_N = 3_000_000
 
@@ -52,8 +52,7 @@ def test_database_and_role_settings_do_not_reach_the_workers(node, scope, settin
     # a session opened before the settings: they do not apply to it
     with node.connect(autocommit=True) as conn:
         conn.execute("SET statement_timeout = '30s'")
-        conn.execute("DELETE FROM public.fib_memo WHERE n = %s", (n,))
-        conn.execute("DELETE FROM public.fib_jobs WHERE n = %s", (n,))
+        forget(conn, n)
         try:
             for name, value in settings.items():
                 conn.execute(f"ALTER {scope} SET {name} = '{value}'")
