@@ -99,12 +99,14 @@ def role(database):
 
 
 @pytest.fixture
-def pgmp(conn):
+def pgmp(database):
     """The pgmp extension (GMP's types, with its own allocation functions)
-    created afresh in schema pgmp on conn's database, for tests of pg_fib
-    beside it; the schema is dropped with it at the end of the test."""
-    conn.execute("DROP SCHEMA IF EXISTS pgmp CASCADE")
-    conn.execute("CREATE SCHEMA pgmp")
-    conn.execute("CREATE EXTENSION pgmp SCHEMA pgmp")
-    yield "pgmp"
-    conn.execute("DROP SCHEMA pgmp CASCADE")
+    created afresh in schema pgmp of the test database, for tests of pg_fib
+    beside it; the schema is dropped with it at the end of the test, on a
+    connection of the fixture's own (as the role fixture does)."""
+    with psycopg.connect(dbname=database, autocommit=True) as admin:
+        admin.execute("DROP SCHEMA IF EXISTS pgmp CASCADE")
+        admin.execute("CREATE SCHEMA pgmp")
+        admin.execute("CREATE EXTENSION pgmp SCHEMA pgmp")
+        yield "pgmp"
+        admin.execute("DROP SCHEMA pgmp CASCADE")
