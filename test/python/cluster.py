@@ -107,6 +107,14 @@ class Cluster:
         return psycopg.connect(host=self.dir, port=self.port, user=user, dbname=dbname,
                                **kwargs)
 
+    def session(self, user="postgres", dbname="postgres", statement_timeout="30s"):
+        """An autocommit connection whose statements are cancelled after
+        statement_timeout, so that a test that would hang on this cluster
+        fails instead; set with SET, as a session of the test would."""
+        conn = self.connect(dbname=dbname, user=user, autocommit=True)
+        conn.execute(f"SET statement_timeout = '{statement_timeout}'")
+        return conn
+
     def wait_ready(self, timeout=30.0):
         deadline = time.monotonic() + timeout
         while True:

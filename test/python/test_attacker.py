@@ -45,8 +45,7 @@ def node():
 
 @pytest.fixture
 def su(node):
-    with node.connect(autocommit=True) as conn:
-        conn.execute("SET statement_timeout = '30s'")
+    with node.session() as conn:
         yield conn
 
 
@@ -54,9 +53,8 @@ class Attacker:
     def __init__(self, node, role):
         self.role = role
         self.notices = []
-        self.conn = node.connect(user=role, autocommit=True)
+        self.conn = node.session(user=role)
         self.conn.add_notice_handler(lambda d: self.notices.append(d.message_primary))
-        self.conn.execute("SET statement_timeout = '30s'")
 
     def refused(self, sql, params=None):
         """The SQLSTATE of the error sql raised (it must raise one)."""

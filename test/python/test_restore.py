@@ -75,8 +75,7 @@ def test_restore_by_sections_while_the_workers_insert_loses_nothing(node, dump):
     restore succeeds and both tables equal the source's, every column."""
     done = _pg(node, "pg_restore", "--section=pre-data", "--dbname=postgres", dump)
     assert done.returncode == 0, done.stderr
-    with node.connect(autocommit=True) as conn:
-        conn.execute("SET statement_timeout = '30s'")
+    with node.session() as conn:
         conn.execute("SELECT fib(5050)")
         conn.execute("SELECT fib_request(%s)", (HUGE,))
         wait_for(lambda: conn.execute("SELECT count(*) FROM fib_memo WHERE n IN (5050, %s)",

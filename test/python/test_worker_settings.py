@@ -50,8 +50,7 @@ def test_database_and_role_settings_do_not_reach_the_workers(node, scope, settin
     completes done."""
     n = next(FRESH_N)
     # a session opened before the settings: they do not apply to it
-    with node.connect(autocommit=True) as conn:
-        conn.execute("SET statement_timeout = '30s'")
+    with node.session() as conn:
         forget(conn, n)
         try:
             for name, value in settings.items():
@@ -71,8 +70,7 @@ def test_exit_on_error_does_not_end_the_keeper(node):
     lock_timeout) stays an error: the caller gets 55P03, the keeper goes
     on (same process), and the next request is served."""
     n, other = next(FRESH_N), next(FRESH_N)
-    with node.connect(autocommit=True) as conn:
-        conn.execute("SET statement_timeout = '30s'")
+    with node.session() as conn:
         conn.execute("INSERT INTO public.fib_jobs (n, state, attempts, finished_at, error)"
                      " VALUES (%s, 'failed', 3, now(), 'failed on purpose by the test')", (n,))
         try:
