@@ -6,6 +6,7 @@ PG_FIB_TEST_PORTS (deploy/free_ports.py), and keep their socket in their own
 directory.
 """
 
+import contextlib
 import importlib.util
 import os
 import shutil
@@ -14,6 +15,9 @@ import tempfile
 import time
 
 import psycopg
+
+# The line that makes a cluster load pg_fib at start, as production does.
+PRELOAD_PG_FIB = "shared_preload_libraries = 'pg_fib'"
 
 PG_CONFIG = os.environ.get("PG_CONFIG", "pg_config")
 BINDIR = subprocess.run([PG_CONFIG, "--bindir"], check=True, capture_output=True,
@@ -103,6 +107,14 @@ class Cluster:
         return psycopg.connect(host=self.dir, port=self.port, user=user, dbname=dbname,
                                **kwargs)
 
+    def session(self, user="postgres", dbname="postgres", statement_timeout="30s"):
+        """An autocommit connection whose statements are cancelled after
+        statement_timeout, so that a test that would hang on this cluster
+        fails instead; set with SET, as a session of the test would."""
+        conn = self.connect(dbname=dbname, user=user, autocommit=True)
+        conn.execute(f"SET statement_timeout = '{statement_timeout}'")
+        return conn
+
     def wait_ready(self, timeout=30.0):
         deadline = time.monotonic() + timeout
         while True:
@@ -113,3 +125,21 @@ class Cluster:
                 if time.monotonic() > deadline:
                     raise
                 time.sleep(0.1)
+
+
+@contextlib.contextmanager
+def running(settings=(), extension=False):
+    """A Cluster with settings, initialised, started and accepting
+    connections, for a with block; with extension, pg_fib is created in its
+    database "postgres".  The cluster is stopped and deleted when the block
+    ends, whatever happened, also when it failed to start."""
+    c = Cluster(settings)
+    try:
+        c.init().start()
+        c.wait_ready()
+        if extension:
+            with c.connect(autocommit=True) as conn:
+                conn.execute("CREATE EXTENSION pg_fib")
+        yield c
+    finally:
+        c.destroy()

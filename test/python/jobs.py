@@ -39,10 +39,12 @@ def job_row(conn, n):
     return None if row is None else dict(zip([c.name for c in cur.description], row))
 
 
-def forget(conn, n):
-    """Delete F(|n|)'s memo row and job, so that it is computed afresh."""
-    conn.execute("DELETE FROM fib_memo WHERE n = %s", (abs(n),))
-    conn.execute("DELETE FROM fib_jobs WHERE n = %s", (abs(n),))
+def forget(conn, *ns):
+    """Delete the memo rows and jobs of F(|n|) for each n of ns, so that
+    they are computed afresh."""
+    ns = [abs(n) for n in ns]
+    conn.execute("DELETE FROM fib_memo WHERE n = ANY(%s)", (ns,))
+    conn.execute("DELETE FROM fib_jobs WHERE n = ANY(%s)", (ns,))
 
 
 def worker_pids(conn):

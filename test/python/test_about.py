@@ -190,42 +190,36 @@ def context_bytes(conn):
     return conn.execute("SELECT sum(total_bytes) FROM pg_backend_memory_contexts").fetchone()[0]
 
 
-def test_many_calls_errors_and_cancels_leave_nothing(conn):
+def test_many_calls_errors_and_cancels_leave_nothing(conn, pgmp):
     """MPFR's caches live in each call's arena and are dropped with it: calls
     that grow them (large k) followed by calls that reuse them, refusals and
     cancels, in one session and beside pgmp's allocation functions, give
     right answers and leave no memory behind."""
     want = independent_about(10**18 + 7, 300)
-    conn.execute("DROP SCHEMA IF EXISTS pgmp CASCADE")
-    conn.execute("CREATE SCHEMA pgmp")
-    conn.execute("CREATE EXTENSION pgmp SCHEMA pgmp")
-    try:
-        conn.execute("SELECT pgmp.fib(10)")   # pgmp's allocation functions are now installed
+    conn.execute("SELECT pgmp.fib(10)")   # pgmp's allocation functions are now installed
 
-        def round_of_calls():
-            conn.execute("SELECT count(fib_leading(1000000000000000000 + i, (i * 997) % 10000 + 1))"
-                         " FROM generate_series(1, 40) AS i")
-            assert about(conn, 10**18 + 7, 300) == want
-            with pytest.raises(errors.InvalidParameterValue):
-                conn.execute("SELECT fib_leading(5, 0)")
-            conn.execute("SET statement_timeout = '30ms'")
-            with pytest.raises(errors.QueryCanceled):
-                conn.execute("SELECT count(fib_leading(1000000000000000000 + i, 10000)),"
-                             " count(fib_trailing(1000000000000000000 + i, 10000))"
-                             " FROM generate_series(1, 100000) AS i")
-            conn.execute("RESET statement_timeout")
+    def round_of_calls():
+        conn.execute("SELECT count(fib_leading(1000000000000000000 + i, (i * 997) % 10000 + 1))"
+                     " FROM generate_series(1, 40) AS i")
+        assert about(conn, 10**18 + 7, 300) == want
+        with pytest.raises(errors.InvalidParameterValue):
+            conn.execute("SELECT fib_leading(5, 0)")
+        conn.execute("SET statement_timeout = '30ms'")
+        with pytest.raises(errors.QueryCanceled):
+            conn.execute("SELECT count(fib_leading(1000000000000000000 + i, 10000)),"
+                         " count(fib_trailing(1000000000000000000 + i, 10000))"
+                         " FROM generate_series(1, 100000) AS i")
+        conn.execute("RESET statement_timeout")
 
+    round_of_calls()
+    before = context_bytes(conn)
+    for _ in range(10):
         round_of_calls()
-        before = context_bytes(conn)
-        for _ in range(10):
-            round_of_calls()
-        after = context_bytes(conn)
-        # one leaked evaluation at k = 10000 would hold tens of kB
-        assert after - before < 64 * 1024, (before, after)
-        text = conn.execute("SELECT (pgmp.fib(2000) OPERATOR(pgmp.*) pgmp.fib(3000))::text").fetchone()[0]
-        assert oracle.parse(text) == oracle.fib(2000) * oracle.fib(3000)
-    finally:
-        conn.execute("DROP SCHEMA pgmp CASCADE")
+    after = context_bytes(conn)
+    # one leaked evaluation at k = 10000 would hold tens of kB
+    assert after - before < 64 * 1024, (before, after)
+    text = conn.execute("SELECT (pgmp.fib(2000) OPERATOR(pgmp.*) pgmp.fib(3000))::text").fetchone()[0]
+    assert oracle.parse(text) == oracle.fib(2000) * oracle.fib(3000)
 
 
 VALGRIND_SCRIPT = """

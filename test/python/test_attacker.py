@@ -16,7 +16,7 @@ import sys
 import psycopg
 import pytest
 
-from cluster import BINDIR, Cluster
+from cluster import BINDIR, PRELOAD_PG_FIB, running
 from jobs import idle_workers_stopped, oracle_digest, server_digest
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
@@ -28,11 +28,7 @@ ROLES = ["fib_web", "mallory"]
 @pytest.fixture(scope="module")
 def node():
     sys.set_int_max_str_digits(0)
-    c = Cluster(["shared_preload_libraries = 'pg_fib'", "pg_fib.workers = 1"]).init().start()
-    try:
-        c.wait_ready()
-        with c.connect(autocommit=True) as su:
-            su.execute("CREATE EXTENSION pg_fib")
+    with running([PRELOAD_PG_FIB, "pg_fib.workers = 1"], extension=True) as c:
         subprocess.run([f"{BINDIR}/psql", "-X", "-q", "-v", "ON_ERROR_STOP=1", "-h", c.dir,
                         "-p", str(c.port), "-U", "postgres", "-d", "postgres", "-f",
                         os.path.join(ROOT, "deploy", "fib_web.sql")], check=True,
@@ -45,14 +41,11 @@ def node():
                 # The operator's mistake at worst: a schema the role owns.
                 su.execute(f"CREATE SCHEMA evil_{role} AUTHORIZATION {role}")
         yield c
-    finally:
-        c.destroy()
 
 
 @pytest.fixture
 def su(node):
-    with node.connect(autocommit=True) as conn:
-        conn.execute("SET statement_timeout = '30s'")
+    with node.session() as conn:
         yield conn
 
 
@@ -60,9 +53,8 @@ class Attacker:
     def __init__(self, node, role):
         self.role = role
         self.notices = []
-        self.conn = node.connect(user=role, autocommit=True)
+        self.conn = node.session(user=role)
         self.conn.add_notice_handler(lambda d: self.notices.append(d.message_primary))
-        self.conn.execute("SET statement_timeout = '30s'")
 
     def refused(self, sql, params=None):
         """The SQLSTATE of the error sql raised (it must raise one)."""

@@ -17,7 +17,7 @@ import sys
 
 import pytest
 
-from cluster import BINDIR, Cluster
+from cluster import BINDIR, PRELOAD_PG_FIB, running
 from jobs import (keeper_pid, oracle_digest, server_digest, stopped, wait_for, wait_running,
                   worker_pids)
 
@@ -27,7 +27,7 @@ RUNNING = 80_000_000     # about 2 s of computing: caught running
 QUEUED = 3_200_003       # queued behind it (one worker)
 FAILED = 3_300_007
 HINTED = range(20_000, 20_010)   # fib(n) >= memo_min_n: memoized by the keeper's hints
-SETTINGS = ["shared_preload_libraries = 'pg_fib'", "pg_fib.workers = 1"]
+SETTINGS = [PRELOAD_PG_FIB, "pg_fib.workers = 1"]
 
 
 def _pg(node, tool, *args):
@@ -57,17 +57,8 @@ def _pg_fib_pids(conn):
 @pytest.fixture(scope="module")
 def clusters():
     sys.set_int_max_str_digits(0)
-    source = Cluster(SETTINGS).init()
-    target = Cluster(SETTINGS).init()
-    try:
-        source.start()
-        target.start()
-        source.wait_ready()
-        target.wait_ready()
+    with running(SETTINGS) as source, running(SETTINGS) as target:
         yield source, target
-    finally:
-        source.destroy()
-        target.destroy()
 
 
 def _fill(conn):

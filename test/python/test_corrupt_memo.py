@@ -8,7 +8,7 @@ import sys
 import pytest
 from psycopg import errors
 
-from cluster import Cluster
+from cluster import PRELOAD_PG_FIB, running
 from jobs import memo_bytes, memo_groups, memo_row_value
 
 
@@ -34,17 +34,12 @@ CORRUPT = {
 @pytest.fixture(scope="module")
 def node():
     sys.set_int_max_str_digits(0)
-    c = Cluster(["shared_preload_libraries = 'pg_fib'", "pg_fib.workers = 0"]).init().start()
-    try:
-        c.wait_ready()
+    with running([PRELOAD_PG_FIB, "pg_fib.workers = 0"], extension=True) as c:
         with c.connect(autocommit=True) as conn:
-            conn.execute("CREATE EXTENSION pg_fib")
             for n, value in CORRUPT.items():
                 conn.execute("INSERT INTO fib_memo (n, value, digits, compute_ms) VALUES (%s, %s, %s, 1)",
                              (n, value, _digits(n)))
         yield c
-    finally:
-        c.destroy()
 
 
 @pytest.mark.parametrize("n", sorted(CORRUPT))

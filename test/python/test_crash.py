@@ -11,20 +11,14 @@ import psycopg
 import pytest
 from psycopg import errors
 
-from cluster import Cluster
+from cluster import PRELOAD_PG_FIB, running
 from jobs import MAX_N, job, job_row, oracle_digest, server_digest, wait_finished, wait_for, wait_running, worker_pids
 
 
 @pytest.fixture
 def node():
-    c = Cluster(["shared_preload_libraries = 'pg_fib'"]).init().start()
-    try:
-        c.wait_ready()
-        with c.connect(autocommit=True) as conn:
-            conn.execute("CREATE EXTENSION pg_fib")
+    with running([PRELOAD_PG_FIB], extension=True) as c:
         yield c
-    finally:
-        c.destroy()
 
 
 def _connect_when_ready(node, timeout=60):
@@ -105,15 +99,10 @@ def test_fast_stop_stops_the_worker_within_1s_and_the_job_completes_after(node):
 
 
 def test_loading_without_shared_preload_libraries_is_refused():
-    c = Cluster().init().start()
-    try:
-        c.wait_ready()
-        with c.connect(autocommit=True) as conn:
-            with pytest.raises(errors.ObjectNotInPrerequisiteState) as refused:
-                conn.execute("CREATE EXTENSION pg_fib")
-            assert "pg_fib can only be loaded via shared_preload_libraries" in str(refused.value)
-            assert "Add pg_fib to the shared_preload_libraries" in refused.value.diag.message_hint
-            with pytest.raises(errors.ObjectNotInPrerequisiteState):
-                conn.execute("LOAD 'pg_fib'")
-    finally:
-        c.destroy()
+    with running() as c, c.connect(autocommit=True) as conn:
+        with pytest.raises(errors.ObjectNotInPrerequisiteState) as refused:
+            conn.execute("CREATE EXTENSION pg_fib")
+        assert "pg_fib can only be loaded via shared_preload_libraries" in str(refused.value)
+        assert "Add pg_fib to the shared_preload_libraries" in refused.value.diag.message_hint
+        with pytest.raises(errors.ObjectNotInPrerequisiteState):
+            conn.execute("LOAD 'pg_fib'")

@@ -21,17 +21,11 @@ BASE = SYNC_MAX_N + 800_000
 
 
 @pytest.fixture
-def roles(conn):
+def roles(conn, role):
     """Two login roles, fib_greedy limited to 5 queued jobs, fib_other not."""
-    for role in ("fib_greedy", "fib_other"):
-        conn.execute(f"DROP ROLE IF EXISTS {role}")
-        conn.execute(f"CREATE ROLE {role} LOGIN")
-    try:
-        conn.execute("ALTER ROLE fib_greedy SET pg_fib.max_queued_per_role = 5")
-        yield
-    finally:
-        for role in ("fib_greedy", "fib_other"):
-            conn.execute(f"DROP ROLE {role}")
+    role("fib_greedy", "LOGIN")
+    role("fib_other", "LOGIN")
+    conn.execute("ALTER ROLE fib_greedy SET pg_fib.max_queued_per_role = 5")
 
 
 def test_a_role_may_queue_only_its_share(conn, database, roles):
@@ -158,8 +152,7 @@ def test_memo_hits_do_not_crowd_out_values_to_memoize(conn, database):
     (hits on the 1000 must not take the places of the values to memoize;
     a memo that let them do so once stopped at 471)."""
     low, high, hot = 5000, 6999, 5999
-    conn.execute("DELETE FROM fib_memo WHERE n BETWEEN %s AND %s", (low, high))
-    conn.execute("DELETE FROM fib_jobs WHERE n BETWEEN %s AND %s", (low, high))
+    forget(conn, *range(low, high + 1))
 
     def hot_memoized():
         _call_fib(database, [n for n in range(low, hot + 1)
@@ -196,9 +189,7 @@ def test_memoize_hints_neither_refuse_nor_delay_a_request(conn, database, roles)
     claimed before every hint."""
     hinted = list(range(8000, 8060))
     theirs = BASE + 31
-    forget(conn, theirs)
-    conn.execute("DELETE FROM fib_memo WHERE n = ANY(%s)", (hinted,))
-    conn.execute("DELETE FROM fib_jobs WHERE n = ANY(%s)", (hinted,))
+    forget(conn, theirs, *hinted)
     reload_setting(conn, "pg_fib.max_queued", "20")
     try:
         with psycopg.connect(dbname=database, user="fib_greedy", autocommit=True) as greedy, \
@@ -238,17 +229,11 @@ WEB, ALICE = "fib_fair_web", "fib_fair_alice"
 
 
 @pytest.fixture
-def web_and_alice(conn):
+def web_and_alice(role):
     """Two login roles: fib_fair_web, whose clients are requesters (as the
     web front's role fib_web), and fib_fair_alice, who requests as a whole."""
-    for role in (WEB, ALICE):
-        conn.execute(f"DROP ROLE IF EXISTS {role}")
-        conn.execute(f"CREATE ROLE {role} LOGIN")
-    try:
-        yield
-    finally:
-        for role in (WEB, ALICE):
-            conn.execute(f"DROP ROLE {role}")
+    role(WEB, "LOGIN")
+    role(ALICE, "LOGIN")
 
 
 def _request(c, n, requester=None):
@@ -256,11 +241,6 @@ def _request(c, n, requester=None):
     if requester is None:
         return c.execute("SELECT state FROM fib_request(%s)", (n,)).fetchone()[0]
     return c.execute("SELECT state FROM fib_request(%s, %s)", (n, requester)).fetchone()[0]
-
-
-def _forget_all(conn, ns):
-    conn.execute("DELETE FROM fib_memo WHERE n = ANY(%s)", (ns,))
-    conn.execute("DELETE FROM fib_jobs WHERE n = ANY(%s)", (ns,))
 
 
 def test_a_backlog_delays_other_requesters_by_the_running_jobs_only(conn, database, web_and_alice):
@@ -274,7 +254,7 @@ def test_a_backlog_delays_other_requesters_by_the_running_jobs_only(conn, databa
     still queued after 20 s behind 988 jobs)."""
     backlog = [FAIR_BASE + i for i in range(120)]
     alice_n, b_n = FAIR_BASE + 500, FAIR_BASE + 501
-    _forget_all(conn, backlog + [alice_n, b_n])
+    forget(conn, *backlog, alice_n, b_n)
     try:
         with psycopg.connect(dbname=database, user=WEB, autocommit=True) as web, \
                 psycopg.connect(dbname=database, user=ALICE, autocommit=True) as alice:
@@ -311,7 +291,7 @@ def test_a_requester_at_its_bound_is_refused_and_others_are_served(conn, databas
     mine = [FAIR_BASE + 600 + i for i in range(4)]
     theirs = {"B": FAIR_BASE + 610, "role": FAIR_BASE + 611, "alice": FAIR_BASE + 612}
     a = "ip:192.0.2.1"
-    _forget_all(conn, mine + list(theirs.values()))
+    forget(conn, *mine, *theirs.values())
     with psycopg.connect(dbname=database, user=WEB, autocommit=True) as web, \
             psycopg.connect(dbname=database, user=WEB, autocommit=True) as web_default, \
             psycopg.connect(dbname=database, user=ALICE, autocommit=True) as alice:
@@ -351,7 +331,7 @@ def test_one_job_per_n_whichever_requester_asks(conn, database, web_and_alice):
     fib_fair_alice, is one job, requested for A: B's asking is answered
     although B is at its bound (1), and all three wait on it."""
     n, b_own = FAIR_BASE + 700, FAIR_BASE + 701
-    _forget_all(conn, [n, b_own])
+    forget(conn, n, b_own)
     with psycopg.connect(dbname=database, user=WEB, autocommit=True) as web, \
             psycopg.connect(dbname=database, user=ALICE, autocommit=True) as alice:
         web.execute("SET pg_fib.max_queued_per_requester = 1")

@@ -12,23 +12,18 @@ import psycopg
 import pytest
 from psycopg import errors
 
-from jobs import (MAX_N, forget, job, job_row, reload_setting, reset_setting, wait_finished, wait_for,
-                  wait_running, worker_pids)
+from jobs import (MAX_N, forget, job, job_row, keeper_pid, reload_setting, reset_setting,
+                  restart_pg_fib_workers, wait_finished, wait_for, wait_running)
 
 SYNC_MAX_N = 3_000_000
-
-
-def _keeper_pid(conn):
-    return conn.execute("SELECT pid FROM pg_stat_activity WHERE backend_type = 'pg_fib keeper'").fetchone()[0]
-
-
+WORKERS = 2     # test/run-tests.sh's pg_fib.workers
 
 
 def test_callers_killed_while_waiting_give_their_slots_back(conn, database):
     """With the keeper frozen, 270 callers (more than the 256 slots) block
     in fib_request and are terminated; once the keeper runs again, requests
     are answered as before.  A fib_wait meanwhile honours its timeout."""
-    keeper = _keeper_pid(conn)
+    keeper = keeper_pid(conn)
     base = SYNC_MAX_N + 200_000
     os.kill(keeper, signal.SIGSTOP)
     try:
@@ -75,15 +70,6 @@ def _request_ignoring_errors(session, n):
         pass
 
 
-def _restart_pg_fib_workers(conn):
-    old = set(worker_pids(conn)) | {_keeper_pid(conn)}
-    conn.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE backend_type LIKE 'pg_fib%'")
-    wait_for(lambda: len(worker_pids(conn)) == 2 and not (set(worker_pids(conn)) & old)
-             and conn.execute("SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'pg_fib keeper'"
-                              " AND pid <> ALL(%s)", (list(old),)).fetchone()[0] == 1,
-             15, what="the pg_fib workers to restart")
-
-
 def test_a_search_path_on_the_database_does_not_reach_the_workers(conn, database):
     conn.execute("CREATE SCHEMA evil")
     conn.execute("CREATE TABLE evil.calls (at timestamptz)")
@@ -93,7 +79,7 @@ def test_a_search_path_on_the_database_does_not_reach_the_workers(conn, database
                     AS 'INSERT INTO evil.calls VALUES (pg_catalog.now()) RETURNING at'""")
     conn.execute(f"ALTER DATABASE {database} SET search_path = evil, pg_catalog, public")
     try:
-        _restart_pg_fib_workers(conn)
+        restart_pg_fib_workers(conn, WORKERS)
         n = SYNC_MAX_N + 300_001
         forget(conn, n)
         assert conn.execute("SELECT state FROM public.fib_wait(%s)", (n,)).fetchone()[0] == "done"
@@ -101,12 +87,11 @@ def test_a_search_path_on_the_database_does_not_reach_the_workers(conn, database
     finally:
         conn.execute(f"ALTER DATABASE {database} RESET search_path")
         conn.execute("DROP SCHEMA evil CASCADE")
-        _restart_pg_fib_workers(conn)
+        restart_pg_fib_workers(conn, WORKERS)
 
 
-def test_upkeep_by_a_granted_role_keeps_live_jobs_and_requeues_dead_ones(conn):
-    conn.execute("DROP ROLE IF EXISTS fib_maintainer")
-    conn.execute("CREATE ROLE fib_maintainer")
+def test_upkeep_by_a_granted_role_keeps_live_jobs_and_requeues_dead_ones(conn, role):
+    role("fib_maintainer")
     conn.execute("GRANT EXECUTE ON FUNCTION fib_maintain() TO fib_maintainer")
     live, dead = MAX_N - 20, SYNC_MAX_N + 300_002
     forget(conn, live)
@@ -126,8 +111,6 @@ def test_upkeep_by_a_granted_role_keeps_live_jobs_and_requeues_dead_ones(conn):
         assert job_row(conn, live)["attempts"] == 1
     finally:
         conn.execute("RESET ROLE")
-        conn.execute("DROP OWNED BY fib_maintainer")
-        conn.execute("DROP ROLE fib_maintainer")
 
 
 def test_a_done_job_whose_memo_row_is_gone_is_computed_again(conn):
@@ -201,11 +184,10 @@ def test_read_only_caller_that_rolls_back_loses_nothing(conn, database):
     assert conn.execute("SELECT fib(%s)::text", (n,)).fetchone()[0] == text
 
 
-def test_a_role_without_table_privileges_queues_and_waits(conn):
+def test_a_role_without_table_privileges_queues_and_waits(conn, role):
     n = SYNC_MAX_N + 300_007
     forget(conn, n)
-    conn.execute("DROP ROLE IF EXISTS fib_web")
-    conn.execute("CREATE ROLE fib_web")
+    role("fib_web")
     try:
         conn.execute("SET ROLE fib_web")
         with pytest.raises(errors.InsufficientPrivilege):
@@ -215,7 +197,6 @@ def test_a_role_without_table_privileges_queues_and_waits(conn):
         assert len(conn.execute("SELECT fib_text(%s)", (n,)).fetchone()[0]) == row[1]
     finally:
         conn.execute("RESET ROLE")
-        conn.execute("DROP ROLE fib_web")
 
 
 def test_a_memoized_value_without_a_job_is_done_without_queuing(conn):

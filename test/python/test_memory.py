@@ -46,21 +46,15 @@ def test_no_growth_after_calls_errors_and_cancels(conn):
     assert after - before < 128 * 1024, (before, after)
 
 
-def test_pgmp_works_after_cancels(conn):
-    conn.execute("DROP SCHEMA IF EXISTS pgmp CASCADE")
-    conn.execute("CREATE SCHEMA pgmp")
-    conn.execute("CREATE EXTENSION pgmp SCHEMA pgmp")
-    try:
-        conn.execute("SELECT pgmp.fib(10)")  # pgmp's allocation functions are now installed
-        for _ in range(3):
-            cancel_mid_computation(conn)
-            # pgmp builds its results in blocks from its own allocation
-            # functions; with pg_fib's left installed this would corrupt them
-            text = conn.execute("SELECT (pgmp.fib(20000) OPERATOR(pgmp.*) pgmp.fib(30000))::text").fetchone()[0]
-            assert oracle.parse(text) == oracle.fib(20000) * oracle.fib(30000)
-            assert conn.execute("SELECT fib(1000) = pgmp.fib(1000)::numeric").fetchone()[0]
-    finally:
-        conn.execute("DROP SCHEMA pgmp CASCADE")
+def test_pgmp_works_after_cancels(conn, pgmp):
+    conn.execute("SELECT pgmp.fib(10)")  # pgmp's allocation functions are now installed
+    for _ in range(3):
+        cancel_mid_computation(conn)
+        # pgmp builds its results in blocks from its own allocation
+        # functions; with pg_fib's left installed this would corrupt them
+        text = conn.execute("SELECT (pgmp.fib(20000) OPERATOR(pgmp.*) pgmp.fib(30000))::text").fetchone()[0]
+        assert oracle.parse(text) == oracle.fib(20000) * oracle.fib(30000)
+        assert conn.execute("SELECT fib(1000) = pgmp.fib(1000)::numeric").fetchone()[0]
 
 
 def test_session_survives_out_of_range_and_limit_errors(conn):

@@ -11,7 +11,7 @@ import sys
 
 import pytest
 
-from cluster import BINDIR, Cluster
+from cluster import BINDIR, PRELOAD_PG_FIB, running
 from jobs import memo_row_value, wait_for
 
 SYNC_MAX_N = 3_000_000
@@ -21,16 +21,12 @@ HUGE = SYNC_MAX_N + 1             # queued by fib_request, computed by a worker
 @pytest.fixture(scope="module")
 def node():
     sys.set_int_max_str_digits(0)
-    c = Cluster(["shared_preload_libraries = 'pg_fib'", "pg_fib.workers = 1"]).init().start()
-    try:
-        c.wait_ready()
+    with running([PRELOAD_PG_FIB, "pg_fib.workers = 1"]) as c:
         with c.connect(autocommit=True) as conn:
             conn.execute("CREATE DATABASE src")
         with c.connect(dbname="src", autocommit=True) as src:
             _fill(src)
         yield c
-    finally:
-        c.destroy()
 
 
 def _fill(src):
@@ -79,8 +75,7 @@ def test_restore_by_sections_while_the_workers_insert_loses_nothing(node, dump):
     restore succeeds and both tables equal the source's, every column."""
     done = _pg(node, "pg_restore", "--section=pre-data", "--dbname=postgres", dump)
     assert done.returncode == 0, done.stderr
-    with node.connect(autocommit=True) as conn:
-        conn.execute("SET statement_timeout = '30s'")
+    with node.session() as conn:
         conn.execute("SELECT fib(5050)")
         conn.execute("SELECT fib_request(%s)", (HUGE,))
         wait_for(lambda: conn.execute("SELECT count(*) FROM fib_memo WHERE n IN (5050, %s)",

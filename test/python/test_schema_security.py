@@ -12,7 +12,7 @@ import time
 import pytest
 from psycopg import errors
 
-from cluster import Cluster
+from cluster import running
 from jobs import restart_pg_fib_workers, wait_for
 
 SYNC_MAX_N = 3_000_000
@@ -20,20 +20,15 @@ SYNC_MAX_N = 3_000_000
 
 @pytest.fixture(scope="module")
 def node():
-    c = Cluster(["shared_preload_libraries = 'pg_fib, pg_cron'", "pg_fib.workers = 1",
-                 "cron.database_name = 'postgres'", "cron.use_background_workers = on",
-                 "max_worker_processes = 16"]).init().start()
-    try:
-        c.wait_ready()
+    with running(["shared_preload_libraries = 'pg_fib, pg_cron'", "pg_fib.workers = 1",
+                  "cron.database_name = 'postgres'", "cron.use_background_workers = on",
+                  "max_worker_processes = 16"]) as c:
         yield c
-    finally:
-        c.destroy()
 
 
 @pytest.fixture
 def admin(node):
-    with node.connect(autocommit=True) as conn:
-        conn.execute("SET statement_timeout = '30s'")
+    with node.session() as conn:
         yield conn
 
 
@@ -70,9 +65,8 @@ def test_a_renamed_schema_keeps_working(node, admin):
         assert admin.execute("SELECT state FROM fibs.fib_wait(%s)", (SYNC_MAX_N + 1,)).fetchone()[0] == "done"
         mark = _log_size(node)
         admin.execute("ALTER SCHEMA fibs RENAME TO fibs_renamed")
-        with node.connect(autocommit=True) as fresh:
+        with node.session() as fresh:
             fresh.execute("SET search_path = fibs_renamed, public")
-            fresh.execute("SET statement_timeout = '30s'")
             assert fresh.execute("SELECT state FROM fib_wait(%s, '20 s')", (SYNC_MAX_N + 2,)).fetchone()[0] == "done"
             orphan = SYNC_MAX_N + 3
             fresh.execute("INSERT INTO fib_jobs (n, state, attempts, worker_pid, started_at)"

@@ -16,7 +16,7 @@ import pytest
 from psycopg import errors
 
 import oracle
-from jobs import memo_row_value, wait_for
+from jobs import forget, memo_row_value, wait_for
 
 SEED = int(os.environ.get("PG_FIB_SEED", random.randrange(2**32)))
 TOP = oracle.NUMERIC_MAX_N
@@ -198,8 +198,7 @@ def test_first_values_come_from_the_memo_when_it_has_them(conn):
     A damaged memo row is refused as fib() refuses it (XX001)."""
     k = 412345
     ns = (k, k - 1)
-    conn.execute("DELETE FROM fib_memo WHERE n = ANY(%s)", (list(ns),))
-    conn.execute("DELETE FROM fib_jobs WHERE n = ANY(%s)", (list(ns),))
+    forget(conn, *ns)
 
     def inline_computations():
         return conn.execute("SELECT inline_computations FROM fib_counters()").fetchone()[0]
@@ -231,8 +230,7 @@ def test_first_values_come_from_the_memo_when_it_has_them(conn):
             conn.execute("SELECT count(*) FROM fib_series(%s, %s)", (k, k + 3))
         assert f"F({k})" in str(caught.value)
     finally:
-        conn.execute("DELETE FROM fib_memo WHERE n = ANY(%s)", (list(ns),))
-        conn.execute("DELETE FROM fib_jobs WHERE n = ANY(%s)", (list(ns),))
+        forget(conn, *ns)
 
 
 def test_refusals_as_fib(conn):
@@ -273,16 +271,15 @@ CREATE FUNCTION fib_series(bigint, bigint) RETURNS TABLE (n bigint, value numeri
 """
 
 
-def test_a_plain_role_gets_the_run_whatever_its_search_path(conn, connect):
+def test_a_plain_role_gets_the_run_whatever_its_search_path(conn, connect, role):
     """A role with no privilege on pg_fib's tables reads the run (its first
     values from the memo, by identity), and names of its own placed before
     pg_catalog and pg_fib's schema on its search_path never run: the body of
     fib_series was bound to its functions when it was created."""
-    role, schema = "series_mallory", "series_evil"
+    schema = "series_evil"
+    mallory_role = role("series_mallory", "LOGIN")
     conn.execute(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
-    conn.execute(f"DROP ROLE IF EXISTS {role}")
-    conn.execute(f"CREATE ROLE {role} LOGIN")
-    conn.execute(f"CREATE SCHEMA {schema} AUTHORIZATION {role}")
+    conn.execute(f"CREATE SCHEMA {schema} AUTHORIZATION {mallory_role}")
     try:
         k = 7919
         conn.execute("DELETE FROM fib_memo WHERE n IN (%s, %s)", (k, k - 1))
@@ -290,7 +287,7 @@ def test_a_plain_role_gets_the_run_whatever_its_search_path(conn, connect):
             value, digits = memo_row_value(n)
             conn.execute("INSERT INTO fib_memo (n, value, digits, compute_ms) VALUES (%s, %s, %s, 1)",
                          (n, value, digits))
-        mallory = connect(user=role)
+        mallory = connect(user=mallory_role)
         notices = []
         mallory.add_notice_handler(lambda d: notices.append(d.message_primary))
         mallory.execute(f"SET search_path = {schema}, pg_catalog")
@@ -311,8 +308,6 @@ def test_a_plain_role_gets_the_run_whatever_its_search_path(conn, connect):
         mallory.close()
     finally:
         conn.execute("DELETE FROM fib_memo WHERE n IN (%s, %s)", (7919, 7918))
-        conn.execute(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
-        conn.execute(f"DROP ROLE IF EXISTS {role}")
 
 
 def test_digit_arithmetic_against_a_textbook_carry(tmp_path):

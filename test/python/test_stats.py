@@ -38,23 +38,14 @@ def test_sums_match_the_tables(conn):
     assert stats["memo_rows"] >= 1 and stats["done"] >= 1
 
 
-def test_a_monitoring_role_reads_it_without_table_privileges(conn, connect):
-    conn.execute("DROP ROLE IF EXISTS fib_monitor")
-    conn.execute("CREATE ROLE fib_monitor LOGIN IN ROLE pg_monitor")
-    try:
-        mon = connect(user="fib_monitor")
-        assert _stats(mon)["memo_rows"] == _stats(conn)["memo_rows"]
-        for table in ("fib_memo", "fib_jobs"):
-            with pytest.raises(errors.InsufficientPrivilege):
-                mon.execute(f"SELECT count(*) FROM {table}")
-        mon.close()
-        conn.execute("CREATE ROLE fib_nobody LOGIN")
-        try:
-            nobody = connect(user="fib_nobody")
-            with pytest.raises(errors.InsufficientPrivilege):
-                nobody.execute(STATS)
-            nobody.close()
-        finally:
-            conn.execute("DROP ROLE fib_nobody")
-    finally:
-        conn.execute("DROP ROLE fib_monitor")
+def test_a_monitoring_role_reads_it_without_table_privileges(conn, connect, role):
+    mon = connect(user=role("fib_monitor", "LOGIN IN ROLE pg_monitor"))
+    assert _stats(mon)["memo_rows"] == _stats(conn)["memo_rows"]
+    for table in ("fib_memo", "fib_jobs"):
+        with pytest.raises(errors.InsufficientPrivilege):
+            mon.execute(f"SELECT count(*) FROM {table}")
+    mon.close()
+    nobody = connect(user=role("fib_nobody", "LOGIN"))
+    with pytest.raises(errors.InsufficientPrivilege):
+        nobody.execute(STATS)
+    nobody.close()

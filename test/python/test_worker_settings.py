@@ -13,27 +13,16 @@ import psycopg
 import pytest
 from psycopg import errors
 
-from cluster import Cluster
-from jobs import job_row, keeper_pid, restart_pg_fib_workers, wait_for, worker_pids
+from cluster import PRELOAD_PG_FIB, running
+from jobs import forget, job_row, keeper_pid, restart_pg_fib_workers, wait_for, worker_pids
 
 SYNC_MAX_N = 3_000_000
 
 
-def _cluster(*settings):
-    c = Cluster(["shared_preload_libraries = 'pg_fib'", *settings]).init().start()
-    c.wait_ready()
-    return c
-
-
 @pytest.fixture(scope="module")
 def node():
-    c = _cluster("pg_fib.workers = 1")
-    try:
-        with c.connect(autocommit=True) as conn:
-            conn.execute("CREATE EXTENSION pg_fib")
+    with running([PRELOAD_PG_FIB, "pg_fib.workers = 1"], extension=True) as c:
         yield c
-    finally:
-        c.destroy()
 
 
 FRESH_N = itertools.count(SYNC_MAX_N + 1001)
@@ -61,10 +50,8 @@ def test_database_and_role_settings_do_not_reach_the_workers(node, scope, settin
     completes done."""
     n = next(FRESH_N)
     # a session opened before the settings: they do not apply to it
-    with node.connect(autocommit=True) as conn:
-        conn.execute("SET statement_timeout = '30s'")
-        conn.execute("DELETE FROM public.fib_memo WHERE n = %s", (n,))
-        conn.execute("DELETE FROM public.fib_jobs WHERE n = %s", (n,))
+    with node.session() as conn:
+        forget(conn, n)
         try:
             for name, value in settings.items():
                 conn.execute(f"ALTER {scope} SET {name} = '{value}'")
@@ -83,8 +70,7 @@ def test_exit_on_error_does_not_end_the_keeper(node):
     lock_timeout) stays an error: the caller gets 55P03, the keeper goes
     on (same process), and the next request is served."""
     n, other = next(FRESH_N), next(FRESH_N)
-    with node.connect(autocommit=True) as conn:
-        conn.execute("SET statement_timeout = '30s'")
+    with node.session() as conn:
         conn.execute("INSERT INTO public.fib_jobs (n, state, attempts, finished_at, error)"
                      " VALUES (%s, 'failed', 3, now(), 'failed on purpose by the test')", (n,))
         try:
@@ -111,8 +97,7 @@ def test_a_missing_pg_fib_database_is_said_once():
     the log says so at most twice (a WARNING, at most one FATAL, no restart
     loop), and fib_text's hint in another database does not suggest
     fib_request, which would be refused."""
-    c = _cluster("pg_fib.workers = 1", "pg_fib.database = 'nosuchdb'")
-    try:
+    with running([PRELOAD_PG_FIB, "pg_fib.workers = 1", "pg_fib.database = 'nosuchdb'"]) as c:
         start = time.monotonic()
         wait_for(lambda: time.monotonic() - start >= 20, 25, interval=0.5, what="20 s")
         with open(c.log, encoding="utf-8", errors="replace") as log:
@@ -148,8 +133,6 @@ def test_a_missing_pg_fib_database_is_said_once():
         with open(c.log, encoding="utf-8", errors="replace") as log:
             later = log.read().splitlines()[mark:]
         assert [line for line in later if "FATAL" in line or "WARNING" in line] == [], later
-    finally:
-        c.destroy()
 
 
 def _reconnect(node, old_keeper):
@@ -180,13 +163,9 @@ def _running_by_new_worker(conn, n, old_worker):
 
 @pytest.fixture
 def crashing_node():
-    c = _cluster("pg_fib.workers = 1", "pg_fib.max_attempts = 3")
-    try:
-        with c.connect(autocommit=True) as conn:
-            conn.execute("CREATE EXTENSION pg_fib")
+    with running([PRELOAD_PG_FIB, "pg_fib.workers = 1", "pg_fib.max_attempts = 3"],
+                 extension=True) as c:
         yield c
-    finally:
-        c.destroy()
 
 
 def _kill_9_three_times(node, n, victim):
