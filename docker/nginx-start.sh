@@ -36,6 +36,7 @@ if [ "${1:-}" = "--print" ]; then
 fi
 
 mkdir -p "$PREFIX/cache"
+deploy/run.sh api-docs "$PREFIX/api-docs"
 chown www-data: "$PREFIX/cache"
 conf >"$PREFIX/nginx.conf"
 if ! grep -qx 'daemon off;' "$PREFIX/nginx.conf"; then

@@ -120,7 +120,10 @@ def dockerfile_stages(text):
             stages[parts[-1]] = stage
         elif word == "COPY":
             words = rest.split()
-            stage["copy"].append((words[:-1], words[-1]))
+            # COPY --from=STAGE copies from another stage's image, not from
+            # the tree (the Swagger UI files npm fetched): nothing to check.
+            if not words[0].startswith("--from="):
+                stage["copy"].append((words[:-1], words[-1]))
         elif word == "RUN":
             stage["run"].append(rest)
         elif word == "ENV":
