@@ -679,3 +679,18 @@ def test_without_javascript_the_range_form_renders_a_table(stack):
         assert csp_violations(driver) == []
     finally:
         _quit(driver)
+
+
+@pytest.mark.parametrize("name, query", [("range-table", "from=-5&to=120"),
+                                         ("range-empty", "from=5&to=1"),
+                                         ("range-malformed", "from=1.5&to=9")])
+def test_the_range_states_pass_axe(stack, browser, name, query):
+    """The run's table, and its problems in place of the table, at every
+    view (the two states beyond the n form's)."""
+    browser.get(f"{stack.url}/?{query}")
+    WebDriverWait(browser, 10).until(EC.presence_of_element_located((By.ID, "range-form")))
+    if name == "range-table":
+        assert len(browser.find_elements(By.CSS_SELECTOR, "#range-table tbody tr")) == 126
+    else:
+        assert browser.find_elements(By.CSS_SELECTOR, "#range-table") == []
+    audit(browser, f"state-{name}")
