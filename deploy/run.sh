@@ -39,7 +39,7 @@
 # the cluster is created), REPLICAS (read replicas to run, on ports
 # PGPORT+1, ...; default: as many as the last start ran, 0 the first time;
 # REPLICAS=0 stops them and keeps their data), FIB_WEB_MAX_N (pg_fib.max_n
-# of role fib_web, default 100000000), RATE and BURST (Nginx's limit_req per
+# of role fib_web, deploy/db-bootstrap.sh), RATE and BURST (Nginx's limit_req per
 # client address, default 50r/s and 100), CONN (Nginx's limit_conn per client
 # address, default 32), PG_CONFIG.  Every other FIB_WEB_*
 # and GUNICORN_* variable goes to the app (GUNICORN_WORKERS,
@@ -48,6 +48,9 @@ set -euo pipefail
 
 cd "$(dirname "$0")/.."
 ROOT=$(pwd)
+# The server's settings and the setup SQL, shared with the db container.
+# shellcheck source=deploy/db-bootstrap.sh
+source "$ROOT/deploy/db-bootstrap.sh"
 RUN=$ROOT/run
 APP=$ROOT
 # reachable: the servers' users can reach the checkout.
@@ -69,7 +72,6 @@ fi
 PORT=${PORT:-8080}
 RATE=${RATE:-50r/s}
 BURST=${BURST:-100}
-FIB_WEB_MAX_N=${FIB_WEB_MAX_N:-100000000}
 export PG_CONFIG=${PG_CONFIG:-pg_config}
 GUNICORN_SOCKET=$RUN/gunicorn/gunicorn.sock
 PASSFILE=$RUN/fib_web.pgpass
@@ -360,33 +362,16 @@ make_passfile() {
     [ "$(id -u)" -ne 0 ] || chown "$APP_USER:$APP_GROUP" "$PASSFILE"
 }
 
-# setup_database creates or updates the extensions and role fib_web, and
-# sets fib_web's password and connection limit.
+# setup_database creates or updates the extensions and role fib_web
+# (deploy/db-bootstrap.sh), and sets fib_web's password and connection limit.
 setup_database() {
-    psql_su <<SQL >>"$RUN/setup.log" 2>&1 || fail "setting up the database failed" "$RUN/setup.log"
-CREATE EXTENSION IF NOT EXISTS pg_fib;
-ALTER EXTENSION pg_fib UPDATE;
-CREATE EXTENSION IF NOT EXISTS pg_cron;
-\\i $ROOT/deploy/fib_web.sql
-ALTER ROLE fib_web SET pg_fib.max_n = $FIB_WEB_MAX_N;
-SELECT fib_schedule_maintenance() AS maintenance_job \\gset
-SQL
+    db_bootstrap_setup >>"$RUN/setup.log" 2>&1 || fail "setting up the database failed" "$RUN/setup.log"
     local limit
     limit=$(fib_web_connection_limit) ||
         fail "could not compute fib_web's connection limit from deploy/gunicorn.conf.py and web/"
     make_passfile
-    # The password goes by the environment (not the command line, which
-    # every user can read) into a psql variable, and the statement is kept
-    # out of the server's log.
-    PG_FIB_WEB_PASSWORD=$(cut -d: -f5 "$PASSFILE") psql_su -v limit="$limit" <<'SQL' \
-        >>"$RUN/setup.log" 2>&1 || fail "could not set fib_web's password" "$RUN/setup.log"
-\getenv fib_web_password PG_FIB_WEB_PASSWORD
-SET log_statement = 'none';
-SET log_min_duration_statement = -1;
-SET log_min_error_statement = panic;
-SET password_encryption = 'scram-sha-256';
-ALTER ROLE fib_web PASSWORD :'fib_web_password' CONNECTION LIMIT :limit;
-SQL
+    db_bootstrap_fib_web_password "$(cut -d: -f5 "$PASSFILE")" "$limit" >>"$RUN/setup.log" 2>&1 ||
+        fail "could not set fib_web's password" "$RUN/setup.log"
 }
 
 # sv runs supervisorctl on this stack's supervisord.
@@ -596,14 +581,7 @@ start() {
     echo "== $(date -Is) make run" >>"$RUN/setup.log"
     if [ ! -d "$RUN/pg/data" ]; then
         echo "${PGPORT:-25432}" >"$RUN/pg.port"
-        pgcluster_init "$RUN/pg" "$(cat "$RUN/pg.port")" \
-            "shared_preload_libraries = 'pg_fib, pg_cron'" \
-            "pg_fib.workers = 1" \
-            "cron.database_name = 'postgres'" \
-            "cron.use_background_workers = on" \
-            "max_worker_processes = 16" \
-            "log_line_prefix = '%m [%p] %q%u@%d %a: '" \
-            "log_min_duration_statement = 500"
+        pgcluster_init "$RUN/pg" "$(cat "$RUN/pg.port")" "${DB_BOOTSTRAP_SETTINGS[@]}"
     fi
     restrict_access "$RUN/pg"
     if ! pg_running; then

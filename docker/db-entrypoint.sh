@@ -3,21 +3,23 @@
 # containers of docker-compose.yml, data on the volume /var/lib/pg_fib.
 #
 #   db-entrypoint.sh primary   create the cluster on first start, with the
-#                              settings and the SQL of deploy/run.sh ("make
-#                              run"), then run the server in the foreground
+#                              settings and the SQL of "make run"
+#                              (deploy/db-bootstrap.sh), then run the server
+#                              in the foreground
 #   db-entrypoint.sh replica   on first start, copy the primary with
 #                              pg_basebackup -R (a hot standby), then run it
 #
-# The cluster is made by deploy/pgcluster.sh and set up by the same SQL as
-# deploy/run.sh, with the same settings; test/deploy/test_compose.py checks
-# that they stay the same.  What only a container needs: TCP on every
-# address of the container (listen_addresses = '*'), passwords for the
-# connections from other containers (scram-sha-256 in pg_hba.conf; inside
-# the container, on the socket and loopback, trust as make run), and role
-# replicator for the replica.
+# The cluster is made by deploy/pgcluster.sh with the settings of
+# deploy/db-bootstrap.sh and set up by its SQL, as deploy/run.sh's;
+# test/deploy/test_compose.py checks that both use it.  What only a
+# container needs: TCP on every address of the container (listen_addresses
+# = '*'), passwords for the connections from other containers
+# (scram-sha-256 in pg_hba.conf; inside the container, on the socket and
+# loopback, trust as make run), and role replicator for the replica.
 #
 # Environment: FIB_WEB_PASSWORD, REPLICATION_PASSWORD (required),
-# FIB_WEB_MAX_N (pg_fib.max_n of role fib_web, default 100000000), PGPORT
+# FIB_WEB_MAX_N (pg_fib.max_n of role fib_web, default in
+# deploy/db-bootstrap.sh), PGPORT
 # (default 25432, as make run), PRIMARY_HOST and PRIMARY_PORT (replica:
 # default db and PGPORT).  test/deploy/test_db_entrypoint.py runs this
 # script on the host, outside any container, with PG_FIB_DATA (instead of
@@ -25,11 +27,9 @@
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
-ROOT=$(pwd)
 RUN=${PG_FIB_DATA:-/var/lib/pg_fib}
 PGPORT=${PGPORT:-25432}
 LISTEN_ADDRESSES=${LISTEN_ADDRESSES:-*}
-FIB_WEB_MAX_N=${FIB_WEB_MAX_N:-100000000}
 PRIMARY_HOST=${PRIMARY_HOST:-db}
 PRIMARY_PORT=${PRIMARY_PORT:-$PGPORT}
 export PG_CONFIG=${PG_CONFIG:-pg_config}
@@ -37,6 +37,8 @@ export PG_CONFIG=${PG_CONFIG:-pg_config}
 
 # shellcheck source=../deploy/pgcluster.sh
 source deploy/pgcluster.sh
+# shellcheck source=../deploy/db-bootstrap.sh
+source deploy/db-bootstrap.sh
 
 # The setup below runs on a server that listens on no TCP address and on a
 # socket of another port, so that the health check (port PGPORT) passes
@@ -51,14 +53,7 @@ psql_su() {
 primary() {
     : "${FIB_WEB_PASSWORD:?set FIB_WEB_PASSWORD}"
     if [ ! -s "$RUN/pg/data/PG_VERSION" ]; then
-        pgcluster_init "$RUN/pg" "$PGPORT" \
-            "shared_preload_libraries = 'pg_fib, pg_cron'" \
-            "pg_fib.workers = 1" \
-            "cron.database_name = 'postgres'" \
-            "cron.use_background_workers = on" \
-            "max_worker_processes = 16" \
-            "log_line_prefix = '%m [%p] %q%u@%d %a: '" \
-            "log_min_duration_statement = 500" \
+        pgcluster_init "$RUN/pg" "$PGPORT" "${DB_BOOTSTRAP_SETTINGS[@]}" \
             "listen_addresses = '*'"
         printf '%s\n' "# Other containers: fib_web (the web front) and the replica." \
             "host all fib_web all scram-sha-256" \
@@ -67,21 +62,13 @@ primary() {
     fi
     pg_as_owner "$PG_BINDIR/pg_ctl" --pgdata="$RUN/pg/data" --log="$RUN/pg/setup.log" \
         -o "-c listen_addresses='' -p $SETUP_PORT" --wait --silent start
-    psql_su <<SQL
-CREATE EXTENSION IF NOT EXISTS pg_fib;
-ALTER EXTENSION pg_fib UPDATE;
-CREATE EXTENSION IF NOT EXISTS pg_cron;
-\\i $ROOT/deploy/fib_web.sql
-ALTER ROLE fib_web SET pg_fib.max_n = $FIB_WEB_MAX_N;
-SELECT fib_schedule_maintenance() AS maintenance_job \\gset
-SQL
-    # Passwords as psql variables, never in the SQL text: set on every
-    # start, so that changing them in the environment changes them here.
-    psql_su -v fib_web_password="$FIB_WEB_PASSWORD" \
-        -v replication_password="$REPLICATION_PASSWORD" <<'SQL'
+    db_bootstrap_setup
+    # Passwords set on every start, so that changing them in the
+    # environment changes them here.
+    db_bootstrap_fib_web_password "$FIB_WEB_PASSWORD"
+    psql_su -v replication_password="$REPLICATION_PASSWORD" <<'SQL'
 SELECT 'CREATE ROLE replicator LOGIN REPLICATION'
 WHERE NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'replicator') \gexec
-ALTER ROLE fib_web PASSWORD :'fib_web_password';
 ALTER ROLE replicator PASSWORD :'replication_password';
 SQL
     pg_as_owner "$PG_BINDIR/pg_ctl" --pgdata="$RUN/pg/data" --mode=fast --wait --silent stop

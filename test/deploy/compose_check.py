@@ -5,10 +5,12 @@ check(root) parses the files of the tree at root (the repository, or a copy
 with one thing changed) and returns a list of problems, empty when the
 containers install and are configured as make run is: every file the
 Dockerfile, the compose file and the container scripts name exists and is
-copied into the image that uses it, and every setting they pass (the
-server's settings, the setup SQL, the ports, Gunicorn's settings, the app's
-environment, Nginx's configuration) is make run's, except for the few
-differences only a container needs, listed here: Gunicorn on TCP (Nginx is
+copied into the image that uses it, the database is bootstrapped by the
+one file make run uses too (deploy/db-bootstrap.sh: the server's settings,
+the setup SQL), and every setting they pass (the ports, Gunicorn's
+settings, the app's environment, Nginx's configuration) is make run's,
+except for the few differences only a container needs, listed here:
+TCP on the container's addresses, Gunicorn on TCP (Nginx is
 in another container; make run uses a Unix socket), the password in the
 environment (make run's is in a passfile), no pid file; and every service
 is restarted when it stops, as supervisord restarts make run's Gunicorn and
@@ -28,9 +30,15 @@ import yaml
 
 # Environment for "docker-compose config": the required passwords.
 COMPOSE_ENV = {"FIB_WEB_PASSWORD": "test-fib-web", "REPLICATION_PASSWORD": "test-replication"}
+# The database's bootstrap, which make run and the db container share:
+# its settings (an array both pass to pgcluster_init) and its functions,
+# which both call.
+BOOTSTRAP = "deploy/db-bootstrap.sh"
+BOOTSTRAP_SETTINGS = "${DB_BOOTSTRAP_SETTINGS[@]}"
+BOOTSTRAP_CALLS = ("db_bootstrap_setup", "db_bootstrap_fib_web_password")
 # The one server setting only containers have: TCP on the container's
 # addresses (make run listens on 127.0.0.1, set by deploy/pgcluster.sh).
-CONTAINER_ONLY_SETTINGS = {"listen_addresses": "'*'"}
+CONTAINER_ONLY_SETTINGS = ["listen_addresses = '*'"]
 IMAGE_ROOT = "/opt/pg_fib"
 # Where make run's Gunicorn listens, as its Nginx configuration names it.
 RUN_SOCKET = "/var/lib/pg_fib-run/gunicorn/gunicorn.sock"
@@ -57,22 +65,35 @@ def command_args(text, name):
     return shlex.split(match.group(1).replace("\\\n", " "))
 
 
-def pg_settings(text):
-    """The settings the script's pgcluster_init call passes, as a dict."""
+def init_settings(text):
+    """The settings (words after the directory and the port) the script's
+    pgcluster_init call passes, as a list."""
     args = command_args(text, "pgcluster_init")
-    if args is None:
+    return None if args is None else args[2:]
+
+
+def bootstrap_settings(text):
+    """The settings of deploy/db-bootstrap.sh's DB_BOOTSTRAP_SETTINGS=(...),
+    as a dict."""
+    match = re.search(r"^DB_BOOTSTRAP_SETTINGS=\((.*?)^\)$", text, re.M | re.S)
+    if match is None:
         return None
     settings = {}
-    for arg in args[2:]:
+    for arg in shlex.split(match.group(1)):
         name, _, value = arg.partition("=")
         settings[name.strip()] = value.strip()
     return settings
 
 
-def setup_sql(text):
-    """The SQL of the script's first 'psql_su <<SQL' here-document."""
-    match = re.search(r"^\s*psql_su <<SQL\b[^\n]*\n(.*?)^SQL$", text, re.M | re.S)
-    return match.group(1) if match else None
+def here_documents(text):
+    """The lines of every <<SQL or <<'SQL' here-document of a script."""
+    return [line for doc in re.findall(r"<<'?SQL'?[^\n]*\n(.*?)^SQL$", text, re.M | re.S)
+            for line in doc.splitlines()]
+
+
+def sourced_files(text):
+    """The paths of the files a script sources (source PATH or . PATH)."""
+    return re.findall(r"^\s*(?:source|\.)\s+\"?([^\s\"]+)", text, re.M)
 
 
 def supervised_command(text, program):
@@ -165,7 +186,7 @@ def repo_path(stage, path):
     return None
 
 
-NAMED = re.compile(r"(?<![\w/.-])((?:deploy|docker|web|sql|pg_fib)/[\w.-]+(?:/[\w.-]+)*)")
+NAMED = re.compile(r"(?<![\w/.-])((?:deploy|docker|web|sql|pg_fib)/[\w.-]*\w(?:/[\w.-]*\w)*)")
 
 
 def check(root):
@@ -250,7 +271,13 @@ def check(root):
             if source and os.path.isfile(os.path.join(root, source)):
                 if not os.access(os.path.join(root, source), os.X_OK):
                     problem(f"{name}: {source} is not executable")
-                named |= set(NAMED.findall(read(root, source)))
+                text = read(root, source)
+                named |= set(NAMED.findall(text))
+                # The files it sources (from the top of the tree, where it
+                # runs), and what they name.
+                for sourced in sourced_files(text):
+                    if NAMED.fullmatch(sourced) and os.path.isfile(os.path.join(root, sourced)):
+                        named |= set(NAMED.findall(read(root, sourced)))
         for path in sorted(named):
             source = repo_path(stage, path)
             if source is None:
@@ -258,27 +285,44 @@ def check(root):
             elif not os.path.exists(os.path.join(root, source)):
                 problem(f"{name}: {path} is named but {source} does not exist")
 
-    # db: the server's settings and the setup SQL are make run's.
+    # db: make run and the container bootstrap the database with the one
+    # file: both source it, pass its settings to pgcluster_init (the
+    # container adds only its own), call its setup, and keep no copy of it.
     entry = read(root, "docker/db-entrypoint.sh")
-    want, got = pg_settings(run_sh), pg_settings(entry)
-    if want is None or got is None:
-        problem("no pgcluster_init call in deploy/run.sh or docker/db-entrypoint.sh")
-    else:
-        expected = dict(want, **CONTAINER_ONLY_SETTINGS)
-        for key in sorted(set(expected) | set(got)):
-            if expected.get(key) != got.get(key):
-                problem(f"db: setting {key} is {got.get(key)!r} in the container, "
-                        f"{expected.get(key)!r} under make run")
-    if setup_sql(run_sh) is None or setup_sql(run_sh) != setup_sql(entry):
-        problem("db: the setup SQL of docker/db-entrypoint.sh is not deploy/run.sh's")
-    entry_defaults = shell_defaults(entry)
-    if entry_defaults.get("FIB_WEB_MAX_N") != run_defaults.get("FIB_WEB_MAX_N"):
-        problem(f"db: FIB_WEB_MAX_N defaults to {entry_defaults.get('FIB_WEB_MAX_N')}, "
-                f"make run's to {run_defaults.get('FIB_WEB_MAX_N')}")
+    bootstrap = read(root, BOOTSTRAP)
+    settings = bootstrap_settings(bootstrap)
+    sql = {line.strip() for line in here_documents(bootstrap) if line.strip()}
+    if not settings or not sql:
+        problem(f"{BOOTSTRAP} has no DB_BOOTSTRAP_SETTINGS or no setup SQL")
+        settings = settings or {}
+    for where, text, extra in (("deploy/run.sh", run_sh, []),
+                               ("docker/db-entrypoint.sh", entry, CONTAINER_ONLY_SETTINGS)):
+        if BOOTSTRAP not in sourced_files(text) and f"$ROOT/{BOOTSTRAP}" not in sourced_files(text):
+            problem(f"db: {where} does not source {BOOTSTRAP}")
+        passed = init_settings(text)
+        if passed != [BOOTSTRAP_SETTINGS, *extra]:
+            problem(f"db: {where} passes pgcluster_init {passed}, not "
+                    f"{[BOOTSTRAP_SETTINGS, *extra]} (the settings of {BOOTSTRAP})")
+        for call in BOOTSTRAP_CALLS:
+            if not re.search(r"^\s*" + call + r"\b", text, re.M):
+                problem(f"db: {where} does not call {call} ({BOOTSTRAP})")
+        code = [line for line in text.splitlines() if not line.lstrip().startswith("#")]
+        for name in settings:
+            if any(re.search(r"\b" + re.escape(name) + r"\s*=", line) for line in code):
+                problem(f"db: {where} sets {name} itself, a copy of {BOOTSTRAP}'s setting")
+        copied = sorted(sql & {line.strip() for line in here_documents(text)})
+        if copied:
+            problem(f"db: {where} has a copy of {BOOTSTRAP}'s setup SQL: {copied}")
+        own_max_n = shell_defaults(text).get("FIB_WEB_MAX_N")
+        if own_max_n is not None:
+            problem(f"db: {where} defaults FIB_WEB_MAX_N to {own_max_n} itself, "
+                    f"a copy of {BOOTSTRAP}'s")
+    bootstrap_max_n = shell_defaults(bootstrap).get("FIB_WEB_MAX_N")
     compose_max_n = services["db"].get("environment", {}).get("FIB_WEB_MAX_N")
-    if compose_max_n != run_defaults.get("FIB_WEB_MAX_N"):
+    if bootstrap_max_n is None or compose_max_n != bootstrap_max_n:
         problem(f"db: FIB_WEB_MAX_N is {compose_max_n} in docker-compose.yml, "
-                f"{run_defaults.get('FIB_WEB_MAX_N')} under make run")
+                f"{bootstrap_max_n} in {BOOTSTRAP} (make run's)")
+    entry_defaults = shell_defaults(entry)
 
     # The ports inside the containers are make run's.
     pgport = int(entry_defaults.get("PGPORT", 0))

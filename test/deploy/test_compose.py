@@ -1,8 +1,10 @@
 """docker-compose.yml and docker/: the compose file is valid
 (docker-compose config -q; no Docker engine runs here, so it is validated,
 never run), every file the Dockerfile, the compose file and the container
-scripts name exists and is copied into its image, and every setting they
-pass is the one "make run" (deploy/run.sh) uses.  The checks live in
+scripts name exists and is copied into its image, the database is
+bootstrapped by the one file make run uses too (deploy/db-bootstrap.sh),
+and every other setting they pass is the one "make run" (deploy/run.sh)
+uses.  The checks live in
 compose_check.py; each is shown to fail on a copy of the tree with one
 thing changed."""
 
@@ -12,7 +14,8 @@ import subprocess
 
 import pytest
 
-from compose_check import (COMPOSE_ENV, app_environment, check, pg_settings, read, setup_sql,
+from compose_check import (BOOTSTRAP, COMPOSE_ENV, app_environment, bootstrap_settings, check,
+                           here_documents, init_settings, read, sourced_files,
                            supervised_command)
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
@@ -41,11 +44,16 @@ def test_the_containers_are_configured_as_make_run():
 def test_the_parsers_find_what_they_compare():
     """The comparisons are not vacuous: both sides have the settings."""
     run_sh, entry = read(ROOT, "deploy/run.sh"), read(ROOT, "docker/db-entrypoint.sh")
-    settings = pg_settings(run_sh)
+    bootstrap = read(ROOT, BOOTSTRAP)
+    settings = bootstrap_settings(bootstrap)
     assert settings["shared_preload_libraries"] == "'pg_fib, pg_cron'"
     assert "pg_fib.workers" in settings and "max_worker_processes" in settings
-    assert pg_settings(entry)["shared_preload_libraries"] == "'pg_fib, pg_cron'"
-    assert "fib_web.sql" in setup_sql(run_sh) and "fib_schedule_maintenance" in setup_sql(entry)
+    assert init_settings(run_sh) == ["${DB_BOOTSTRAP_SETTINGS[@]}"]
+    assert init_settings(entry)[0] == "${DB_BOOTSTRAP_SETTINGS[@]}"
+    sql = "\n".join(here_documents(bootstrap))
+    assert "fib_web.sql" in sql and "fib_schedule_maintenance" in sql
+    assert "ALTER ROLE replicator PASSWORD :'replication_password';" in here_documents(entry)
+    assert "deploy/pgcluster.sh" in sourced_files(entry) and BOOTSTRAP in sourced_files(entry)
     assert "--config" in supervised_command(read(ROOT, "deploy/supervisord.conf"), "gunicorn")
     assert "user=fib_web" in app_environment(run_sh)["FIB_WEB_DATABASE_URL"]
 
@@ -68,14 +76,20 @@ def edit(tree, path, old, new):
 
 MUTATIONS = [
     # (file, old, new, a word of the expected problem)
-    ("docker/db-entrypoint.sh", '"pg_fib.workers = 1"', '"pg_fib.workers = 2"', "pg_fib.workers"),
-    ("deploy/run.sh", "\"shared_preload_libraries = 'pg_fib, pg_cron'\"",
-     "\"shared_preload_libraries = 'pg_fib'\"", "shared_preload_libraries"),
-    ("docker/db-entrypoint.sh", '"max_worker_processes = 16" \\\n',
-     '"max_worker_processes = 16" \\\n            "pg_fib.max_queued = 10" \\\n', "pg_fib.max_queued"),
-    ("docker/db-entrypoint.sh", "ALTER EXTENSION pg_fib UPDATE;\n", "", "setup SQL"),
-    ("docker/db-entrypoint.sh", "FIB_WEB_MAX_N=${FIB_WEB_MAX_N:-100000000}",
+    ("deploy/db-bootstrap.sh", "FIB_WEB_MAX_N=${FIB_WEB_MAX_N:-100000000}",
      "FIB_WEB_MAX_N=${FIB_WEB_MAX_N:-1000000000}", "FIB_WEB_MAX_N"),
+    ("docker/db-entrypoint.sh", '"listen_addresses = \'*\'"',
+     '"listen_addresses = \'*\'" "pg_fib.max_queued = 10"', "pgcluster_init"),
+    ("deploy/run.sh", 'pgcluster_init "$RUN/pg" "$(cat "$RUN/pg.port")" "${DB_BOOTSTRAP_SETTINGS[@]}"',
+     'pgcluster_init "$RUN/pg" "$(cat "$RUN/pg.port")"', "pgcluster_init"),
+    ("docker/db-entrypoint.sh", 'source deploy/db-bootstrap.sh\n', "", "does not source"),
+    ("docker/db-entrypoint.sh", "    db_bootstrap_setup\n",
+     "    psql_su <<SQL\nCREATE EXTENSION IF NOT EXISTS pg_fib;\nSQL\n", "copy of"),
+    ("deploy/run.sh", '    db_bootstrap_fib_web_password "$(cut', '    : "$(cut', "does not call"),
+    ("deploy/run.sh", 'PASSFILE=$RUN/fib_web.pgpass\n',
+     'PASSFILE=$RUN/fib_web.pgpass\nFIB_WEB_MAX_N=${FIB_WEB_MAX_N:-100000000}\n', "FIB_WEB_MAX_N"),
+    ("docker/db-entrypoint.sh", '"listen_addresses = \'*\'"',
+     '"listen_addresses = \'*\'" "max_worker_processes = 16"', "max_worker_processes"),
     ("docker-compose.yml", "FIB_WEB_MAX_N:-100000000}", "FIB_WEB_MAX_N:-200000000}", "FIB_WEB_MAX_N"),
     ("docker-compose.yml", '      GUNICORN_BIND: "0.0.0.0:8081"\n',
      '      GUNICORN_BIND: "0.0.0.0:8081"\n      FIB_WEB_STATEMENT_TIMEOUT_MS: "90000"\n',
@@ -103,6 +117,11 @@ MUTATIONS = [
     ("docker/Dockerfile", "COPY docker/db-entrypoint.sh docker/db-entrypoint.sh\n", "", "not copied"),
     ("docker/Dockerfile", "COPY web web\n", "COPY webapp web\n", "no such file"),
     ("docker/db-entrypoint.sh", "source deploy/pgcluster.sh", "source deploy/cluster.sh", "does not exist"),
+    # The db image without the bootstrap's SQL file, which only the
+    # bootstrap names.
+    ("docker/Dockerfile", "COPY deploy deploy\nCOPY docker/db-entrypoint.sh",
+     "COPY deploy/pgcluster.sh deploy/free_ports.py deploy/db-bootstrap.sh deploy/\n"
+     "COPY docker/db-entrypoint.sh", "deploy/fib_web.sql is named but not copied"),
     ("docker/Dockerfile", "RUN deploy/install-deps.sh web", "RUN deploy/install-web-deps.sh web", "does not exist"),
     (".dockerignore", "test\n", "test\nweb\n", "dockerignore"),
     ("docker-compose.yml", "      target: nginx\n", "      target: proxy\n", "target"),
