@@ -9,11 +9,12 @@
 # behind one Nginx made from deploy/nginx.conf
 # (bench/web_nginx.py: a server block per app, limit_req raised out of the
 # way, Nginx's cache skipped by requests carrying X-Bypass-Cache):
-#   api   pg_fib's web front, web:create_app(), as deployed (gthread, 2
-#         workers x 4 threads, upstream keep-alive)
+#   api   pg_fib's web front, web:create_app(), as deployed
+#         (deploy/gunicorn.conf.py's defaults: 2 sync workers)
 #   bare  a bare Flask route answering a constant JSON body (bench/web_bare.py),
 #         4 sync workers: the baseline the goals are stated against
 #   bare_gthread  the same route under the api's worker class and count
+#         (the name is historical: deploy/gunicorn.conf.py's defaults)
 #   old   the old stack's cached path, Flask + a SQLAlchemy session +
 #         psycopg2 reading a table by n (bench/web_old.py), 4 sync workers
 #         as it shipped

@@ -219,7 +219,7 @@ def run(argv):
 LABELS = {
     "bare": "bare Flask route `/bare/<n>`, its own Gunicorn (4 sync workers)",
     "old": "old stack's replica `/old/calculate/<n>`, its own Gunicorn (4 sync workers)",
-    "memo": "`/api/v1/fib/<n>`, memo hits, n in 9000..10999 (gthread 2 x 4)",
+    "memo": "`/api/v1/fib/<n>`, memo hits, n in 9000..10999 (2 sync workers)",
     "inline": "`/api/v1/fib/<n>`, computed inline, n in 1000..4999",
     "cached": "`/api/v1/fib/<n>` from Nginx's cache, n in 9000..10999",
     "bare64": "bare Flask route, 64 connections",
@@ -229,7 +229,7 @@ LABELS = {
     "memo_nobuffer": "`/api/v1/fib/<n>` memo hits, Nginx `proxy_buffering off`",
     "memo_gthread": "`/api/v1/fib/<n>` memo hits, gthread workers 4 x 2",
     "memo_gthread_nokeepalive": "the same without upstream keep-alive",
-    "bare_gthread": "bare Flask route, its own Gunicorn as the api's (gthread 2 x 4)",
+    "bare_gthread": "bare Flask route, its own Gunicorn as the api's (2 sync workers)",
     "bare_2k": "bare Flask route answering a constant as long as F(10000)'s JSON",
     "floor_wsgi": "what-if floor without Flask: a WSGI function + one psycopg2 `EXECUTE` "
                   "with the request id",
@@ -249,7 +249,7 @@ RATIOS = [
     ("memo, proxy_buffering off / memo", "memo_nobuffer", "memo", ""),
     ("memo gthread 4 x 2 / memo", "memo_gthread", "memo", ""),
     ("memo gthread without keep-alive / with", "memo_gthread_nokeepalive", "memo_gthread", ""),
-    ("bare gthread / bare (sync)", "bare_gthread", "bare", ""),
+    ("bare as the api's Gunicorn / bare (4 sync)", "bare_gthread", "bare", ""),
     ("bare, 2 kB body / bare", "bare_2k", "bare", ""),
     ("floor without Flask / bare", "floor_wsgi", "bare", ""),
     ("floor without Flask / old", "floor_wsgi", "old", ""),

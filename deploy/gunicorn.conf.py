@@ -20,23 +20,24 @@ backlog = 2048
 
 # Worker processes
 #
-# gthread, 2 workers (one per core) of 4 threads each: a request is one
-# prepared SELECT that waits on PostgreSQL, so a thread blocks on the
-# database rather than on the CPU, and Nginx buffers slow clients (and the
-# 20 MB downloads), so no thread waits on them.  Threads also let Nginx keep
-# its connections to Gunicorn open (upstream keepalive; a sync worker closes
-# each one), which saves a connection's setup and teardown per request.
-# Measured by bench/web.sh (WORKER_CLASSES=1) on this 2-core machine,
-# /api/v1/fib/<n> memo hits through Nginx with its cache missed, 5 rounds
-# taking turns, requests/s against sync 4 within a round (median): gthread
-# 2x4 3.21 (2.35 without upstream keep-alive), gthread 4x2 2.66, sync 2
-# 1.56, sync 8 1.06; app CPU per request 608 us against sync 4's 883, p99
-# 99 ms against 214.  The pools (web.pools), the deadlines (web.deadline)
-# and the hot path are thread-safe: one pool and one watchdog per process.
-# GUNICORN_WORKER_CLASS, GUNICORN_WORKERS and GUNICORN_THREADS override.
-worker_class = os.environ.get("GUNICORN_WORKER_CLASS", "gthread")
+# sync, 2 workers (one per core): a request is one prepared SELECT that
+# takes PostgreSQL tens of microseconds, and Nginx buffers slow clients (and
+# the 20 MB downloads), so no worker waits on them.  Measured by bench/web.sh
+# (WORKER_CLASSES=1) on this 2-core machine, /api/v1/fib/<n> memo hits
+# through Nginx with its cache missed, rounds taking turns, requests/s
+# against sync 4 within a round (median), app CPU per request, p99, and the
+# master's and workers' PSS, with the machine to itself: sync 2 1.07, 409 us,
+# 17 ms, 84 MB; sync 4 1.00, 452 us, 21 ms, 148 MB; gthread 4x2 0.86, 608
+# us; gthread 2x4 0.73, 681 us, 47 ms, 86 MB (its thread hand-offs cost 9.6
+# context switches per request against 1.4, more than Nginx's upstream
+# keep-alive saves); sync 8 0.73.  With other engineers' test runs taking
+# 40% of the machine, gthread 2x4 did 1.41 times sync 4's requests/s on
+# 547 us against sync 2's 454 (threads win more of a busy machine's CPU,
+# not more work per microsecond of it).  GUNICORN_WORKER_CLASS,
+# GUNICORN_WORKERS and GUNICORN_THREADS override.
+worker_class = os.environ.get("GUNICORN_WORKER_CLASS", "sync")
 workers = int(os.environ.get("GUNICORN_WORKERS", "2"))
-threads = int(os.environ.get("GUNICORN_THREADS", "4"))
+threads = int(os.environ.get("GUNICORN_THREADS", "1"))
 # Above the app's statement_timeout (FIB_WEB_STATEMENT_TIMEOUT_MS, 5 s), so
 # the database cancels a slow query and the app answers 504 before
 # Gunicorn would kill the worker.  Streaming F(10^8)'s 20 MB takes well under
