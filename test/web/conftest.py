@@ -54,6 +54,9 @@ PSQL = os.path.join(subprocess.run([os.environ.get("PG_CONFIG", "pg_config"), "-
                                    check=True, capture_output=True, text=True).stdout.strip(),
                     "psql")
 
+# Jobs the suites' apps let one client have under way (see make_app).
+SUITES_JOBS_PER_CLIENT = 1000
+
 # Values above pg_fib.sync_max_n (3,000,000) go to the queue.
 SYNC_MAX_N = 3000000
 
@@ -148,7 +151,11 @@ def replica_url(replica):
 
 def make_app(database, **config):
     from web import create_app
-    settings = {"DATABASE_URL": database.url, "TESTING": True}
+    # The suites are one client asking for many large values (all from
+    # 127.0.0.1): a client's share of the queue as in production would refuse
+    # them in turn; test_clients.py tests that share with its own apps.
+    settings = {"DATABASE_URL": database.url, "TESTING": True,
+                "MAX_JOBS_PER_CLIENT": SUITES_JOBS_PER_CLIENT}
     settings.update(config)
     app = create_app(settings)
     app.test_client_class = CheckedClient
@@ -201,8 +208,10 @@ class Stack:
     def start(self):
         env = dict(os.environ,
                    FIB_WEB_DATABASE_URL=self.database.url,
+                   FIB_WEB_MAX_JOBS_PER_CLIENT=str(SUITES_JOBS_PER_CLIENT),
                    GUNICORN_BIND=f"127.0.0.1:{self.gunicorn_port}",
-                   GUNICORN_WORKERS="2", **self.env)
+                   GUNICORN_WORKERS="2")
+        env.update(self.env)
         with open(self.gunicorn_log, "ab") as log:
             self.gunicorn = subprocess.Popen(
                 ["gunicorn", "--config", os.path.join(ROOT, "deploy", "gunicorn.conf.py"),

@@ -16,6 +16,7 @@ import pytest
 
 import http_raw as http
 from conftest import Stack, make_app
+from web import DEFAULTS
 from web.requester import key_of
 
 # Above the suites' pg_fib.sync_max_n (3,000,000), so that each is a job,
@@ -120,7 +121,7 @@ def test_a_client_cannot_choose_its_key_through_nginx(database):
 
 @pytest.fixture(scope="module")
 def app10(database):
-    app = make_app(database)  # the default share, 10 jobs a client
+    app = make_app(database, MAX_JOBS_PER_CLIENT=DEFAULTS["MAX_JOBS_PER_CLIENT"])
     yield app
     app.extensions["pg_fib_pools"].close()
 

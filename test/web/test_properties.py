@@ -6,6 +6,7 @@ that no answer is a 5xx and that every answer is what the description says
 Schemathesis does for OpenAPI services.  Through Flask's test client, and a
 smaller run through the real stack (Nginx and Gunicorn)."""
 
+import json
 import string
 from urllib.parse import quote
 
@@ -61,6 +62,21 @@ def requests(path):
     return draw()
 
 
+def server_error(status, body):
+    """A 5xx other than the one a client earns by asking: the drawn n are
+    often large, all from one address, and beyond FIB_WEB_MAX_JOBS_PER_CLIENT
+    jobs under way its next new one is refused with 503 sqlstate-53400
+    (Retry-After), as described."""
+    if status < 500:
+        return False
+    if status == 503:
+        try:
+            return not json.loads(body)["type"].endswith("/problems/sqlstate-53400")
+        except (ValueError, KeyError, TypeError):
+            return True
+    return True
+
+
 @pytest.mark.parametrize("path", PATHS)
 def test_no_drawn_request_gets_a_5xx_and_every_answer_is_described(client, path):
     @settings(max_examples=60, deadline=None, database=None,
@@ -70,7 +86,8 @@ def test_no_drawn_request_gets_a_5xx_and_every_answer_is_described(client, path)
     def check(request):
         url, query = request
         response = client.get(url, query_string=query)  # CheckedClient checks it
-        assert response.status_code < 500, (url, query, response.get_data(as_text=True))
+        assert not server_error(response.status_code, response.get_data()), \
+            (url, query, response.get_data(as_text=True))
     check()
 
 
@@ -83,7 +100,8 @@ def test_through_the_stack_no_drawn_request_gets_a_5xx(stack, path):
     def check(request):
         url, query = request
         answer = http.get(stack.url, url + (f"?{query}" if query else ""))  # checked too
-        assert answer.status < 500, (url, query, answer.status, answer.body[:300])
+        assert not server_error(answer.status, answer.body), \
+            (url, query, answer.status, answer.body[:300])
     check()
 
 
