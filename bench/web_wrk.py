@@ -108,19 +108,22 @@ def _pss_kb(pid):
 def _memory_kb(groups):
     """The PSS of each group's process tree, in kB."""
     procs = _processes()
+    return {name: sum(_pss_kb(pid) for pid in _tree(procs, root))
+            for name, root in groups.items()}
+
+
+def _tree(procs, root):
+    """The pids of root's process tree, among procs (_processes())."""
     children = {}
     for pid, (ppid, _, _) in procs.items():
         children.setdefault(ppid, []).append(pid)
-    result = {}
-    for name, root in groups.items():
-        todo, total = [root], 0
-        while todo:
-            pid = todo.pop()
-            if pid in procs:
-                total += _pss_kb(pid)
-                todo.extend(children.get(pid, []))
-        result[name] = total
-    return result
+    todo, tree = [root], []
+    while todo:
+        pid = todo.pop()
+        if pid in procs:
+            tree.append(pid)
+            todo.extend(children.get(pid, []))
+    return tree
 
 
 def _trees(groups):
@@ -128,25 +131,18 @@ def _trees(groups):
     group's process tree; the tree of the group named postgres is split by
     _postgres_class."""
     procs = _processes()
-    children = {}
-    for pid, (ppid, _, _) in procs.items():
-        children.setdefault(ppid, []).append(pid)
     result = {}
     for name, root in groups.items():
-        todo = [root]
         if name == "postgres":
             for key in ("postgres", "postgres_pg_fib", "postgres_other"):
                 result[key] = [0.0, 0.0, 0]
         else:
             result[name] = [0.0, 0.0, 0]
-        while todo:
-            pid = todo.pop()
-            if pid in procs:
-                key = _postgres_class(pid) if name == "postgres" else name
-                result[key][0] += procs[pid][1]
-                result[key][1] += procs[pid][2]
-                result[key][2] += _switches(pid)
-                todo.extend(children.get(pid, []))
+        for pid in _tree(procs, root):
+            key = _postgres_class(pid) if name == "postgres" else name
+            result[key][0] += procs[pid][1]
+            result[key][1] += procs[pid][2]
+            result[key][2] += _switches(pid)
     return result
 
 
