@@ -26,14 +26,14 @@ class Answer:
 
 
 def _read_chunked(data):
-    body = b""
+    parts, at = [], 0
     while True:
-        line, _, data = data.partition(b"\r\n")
-        size = int(line.split(b";")[0], 16)
+        end = data.index(b"\r\n", at)
+        size = int(data[at:end].split(b";")[0], 16)
         if size == 0:
-            return body
-        body += data[:size]
-        data = data[size + 2:]
+            return b"".join(parts)
+        parts.append(data[end + 2:end + 2 + size])
+        at = end + 2 + size + 2
 
 
 def raw(url_base, request_line, headers=(), timeout=30, source=None):
@@ -48,12 +48,10 @@ def raw(url_base, request_line, headers=(), timeout=30, source=None):
     with socket.create_connection((host, int(port)), timeout=timeout,
                                   source_address=(source, 0) if source else None) as s:
         s.sendall(b"\r\n".join(head) + b"\r\n\r\n")
-        data = b""
-        while True:
-            chunk = s.recv(1 << 20)
-            if not chunk:
-                break
-            data += chunk
+        chunks = []  # joined once: += would copy a 20.9 MB answer per chunk
+        while chunk := s.recv(1 << 20):
+            chunks.append(chunk)
+        data = b"".join(chunks)
     head, _, body = data.partition(b"\r\n\r\n")
     lines = head.decode("latin-1").split("\r\n")
     status = int(lines[0].split()[1])

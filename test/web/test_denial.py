@@ -1,23 +1,23 @@
 """What one anonymous client can do to everyone else, through real Nginx
 and Gunicorn: half-sent requests by the thousand, cache-busting URLs of a
 20.9 MB value, parallel compressed downloads, HTTP/0.9, header floods, raw
-UTF-8.  Each attack runs from 127.0.0.1 while a second, well-behaved client
-on another loopback address (127.0.0.2) asks for values; what that client
-sees (statuses, latency) is the verdict.  The latency bounds are generous
-(a loaded 2-core machine): the attacks they guard against cost the second
-client seconds, not milliseconds.
+UTF-8.  Each attack runs from 127.0.0.1 while a second, well-behaved
+client on another loopback address (127.0.0.2), in a process of its own,
+asks for values; what that client sees (statuses, latency) is the verdict.
+The latency bounds are generous (a loaded 2-core machine): the attacks they
+guard against cost the second client seconds, not milliseconds.
 """
 
 import concurrent.futures
 import http.client
+import os
 import random
 import resource
 import socket
 import statistics
-import threading
+import subprocess
+import sys
 import time
-
-import os
 
 import pytest
 
@@ -28,16 +28,7 @@ ATTACKER = "127.0.0.1"
 BYSTANDER = "127.0.0.2"
 # F(10^8): 20,898,764 digits, the largest value make run's fib_web may have.
 HUGE = 100000000
-
-
-def timed_get(url, path, source=BYSTANDER, headers=(), timeout=30):
-    """(status or the error's name, seconds) of one GET from source."""
-    start = time.monotonic()
-    try:
-        status = http.get(url, path, headers, timeout=timeout, source=source).status
-    except OSError as error:
-        status = type(error).__name__
-    return status, time.monotonic() - start
+HERE = os.path.dirname(os.path.abspath(__file__))
 
 
 # What the second client saw during each attack, written to
@@ -58,28 +49,29 @@ def figures():
 
 class Bystander:
     """A second client asking for paths in turn every 50 ms while an attack
-    runs: a context manager; statuses and latencies are read after it."""
+    runs (bystander.py, in a process of its own): a context manager;
+    statuses and latencies are read after it."""
 
     def __init__(self, url, paths):
         self.url, self.paths = url, paths
         self.results = []
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
-
-    def _run(self):
-        i = 0
-        while not self._stop.is_set():
-            self.results.append(timed_get(self.url, self.paths[i % len(self.paths)]))
-            i += 1
-            time.sleep(0.05)
+        self._process = None
 
     def __enter__(self):
-        self._thread.start()
+        self._process = subprocess.Popen(
+            [sys.executable, os.path.join(HERE, "bystander.py"), self.url, BYSTANDER,
+             *self.paths],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+        time.sleep(0.2)  # its first answers precede the attack
         return self
 
     def __exit__(self, *exc):
-        self._stop.set()
-        self._thread.join(60)
+        out, _ = self._process.communicate(timeout=60)  # closes its input: it stops
+        for line in out.splitlines():
+            status, seconds = line.split()
+            self.results.append((int(status) if status.isdigit() else status,
+                                 float(seconds)))
+        assert self.results, "the second client made no request"
 
     @property
     def statuses(self):
@@ -88,6 +80,10 @@ class Bystander:
     @property
     def median(self):
         return statistics.median(seconds for _, seconds in self.results)
+
+    @property
+    def p90(self):
+        return statistics.quantiles((seconds for _, seconds in self.results), n=10)[-1]
 
     @property
     def slowest(self):
@@ -260,7 +256,8 @@ def test_large_bodies_are_not_compressed_per_request(stack, huge):
     """Eight parallel downloads of the cached 20.9 MB decimal asking for
     gzip raised another client's median for a cached 2-byte value from 1 ms
     to 660 ms: the decimal was compressed afresh for each.  Now it is sent
-    as it is; small JSON is still compressed."""
+    as it is (nine in ten of that client's answers within 0.1 s); small JSON
+    is still compressed."""
     path = f"/api/v1/fib/{huge}/digits"
     http.get(stack.url, path, timeout=120)
     r = http.get(stack.url, path, ["Accept-Encoding: gzip"], timeout=120)
@@ -280,7 +277,8 @@ def test_large_bodies_are_not_compressed_per_request(stack, huge):
             list(pool.map(download, range(8)))
     bystander.record("8 parallel gzip downloads of the cached F(10^8)")
     assert bystander.statuses == {200}
-    assert bystander.median < 0.1, bystander.results
+    # Compressed per request: 20-30 % of its answers took 0.1-1.5 s here.
+    assert bystander.p90 < 0.1, bystander.results
 
 
 def test_http_0_9_gets_no_answer(stack):
