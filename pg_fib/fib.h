@@ -68,6 +68,14 @@ extern void pg_fib_arena_end(FibArena *arena);
 extern void pg_fib_compute(mpz_t result, int64 n,
 						   FibProgressCallback progress, void *progress_arg);
 
+/* Turns a computed F(n) into what the caller keeps, in its memory context. */
+typedef Datum (*FibConvertFunction) (const mpz_t value, void *arg);
+
+extern Datum pg_fib_compute_converted(int64 n,
+									  FibProgressCallback progress, void *progress_arg,
+									  FibConvertFunction convert, void *convert_arg,
+									  double *elapsed_ms);
+
 /* fibabout.c */
 extern uint64 pg_fib_about_digits(uint64 absn);
 extern text *pg_fib_about_leading(uint64 absn, int k);
@@ -77,6 +85,10 @@ extern text *pg_fib_about_trailing(uint64 absn, int k);
 extern FibDigit *pg_fib_mpz_to_digits(const mpz_t value, size_t *ndigits,
 									  FibProgressCallback progress,
 									  void *progress_arg);
+extern FibDigit *pg_fib_compute_digits(int64 n, size_t *ndigits,
+									   FibProgressCallback progress,
+									   FibProgressCallback conversion_progress,
+									   void *progress_arg, double *elapsed_ms);
 extern int64 pg_fib_digits_decimal_count(const FibDigit *digits, size_t ndigits);
 extern text *pg_fib_digits_to_text(const FibDigit *digits, size_t ndigits,
 								   bool negative);

@@ -295,3 +295,41 @@ pg_fib_compute(mpz_t result, int64 n,
 	if (progress)
 		progress(1.0, progress_arg);
 }
+
+/*
+ * pg_fib_compute_converted computes F(n) in a FibArena of its own (progress
+ * as for pg_fib_compute) and returns convert(F(n), convert_arg), which
+ * allocates in the caller's memory context and so outlives the arena.
+ * *elapsed_ms is the wall-clock time of both.  An error, a cancel
+ * included, frees the arena on its way out.
+ */
+Datum
+pg_fib_compute_converted(int64 n, FibProgressCallback progress, void *progress_arg,
+						 FibConvertFunction convert, void *convert_arg,
+						 double *elapsed_ms)
+{
+	FibArena	arena;
+	volatile Datum result = (Datum) 0;
+	instr_time	start;
+	instr_time	elapsed;
+
+	INSTR_TIME_SET_CURRENT(start);
+	pg_fib_arena_begin(&arena);
+	PG_TRY();
+	{
+		mpz_t		value;
+
+		mpz_init(value);
+		pg_fib_compute(value, n, progress, progress_arg);
+		result = convert(value, convert_arg);
+	}
+	PG_FINALLY();
+	{
+		pg_fib_arena_end(&arena);
+	}
+	PG_END_TRY();
+	INSTR_TIME_SET_CURRENT(elapsed);
+	INSTR_TIME_SUBTRACT(elapsed, start);
+	*elapsed_ms = INSTR_TIME_GET_MILLISEC(elapsed);
+	return result;
+}

@@ -150,6 +150,47 @@ pg_fib_mpz_to_digits(const mpz_t value, size_t *ndigits,
 	return result;
 }
 
+/* The digits' count and the conversion's listener, for fib_digits_of. */
+typedef struct FibDigitsRequest
+{
+	FibProgressCallback progress;
+	void	   *progress_arg;
+	size_t		ndigits;
+} FibDigitsRequest;
+
+/* fib_digits_of is pg_fib_compute_digits's FibConvertFunction. */
+static Datum
+fib_digits_of(const mpz_t value, void *arg)
+{
+	FibDigitsRequest *request = (FibDigitsRequest *) arg;
+
+	return PointerGetDatum(pg_fib_mpz_to_digits(value, &request->ndigits,
+												request->progress,
+												request->progress_arg));
+}
+
+/*
+ * pg_fib_compute_digits computes F(n) on GMP in an arena of its own and
+ * returns |F(n)| as pg_fib_mpz_to_digits does, allocated in the caller's
+ * memory context.  progress hears the fraction of the computation done,
+ * conversion_progress that of the conversion (each may be NULL), both with
+ * progress_arg; *elapsed_ms is the time of both.
+ */
+FibDigit *
+pg_fib_compute_digits(int64 n, size_t *ndigits,
+					  FibProgressCallback progress,
+					  FibProgressCallback conversion_progress,
+					  void *progress_arg, double *elapsed_ms)
+{
+	FibDigitsRequest request = {conversion_progress, progress_arg, 0};
+	Datum		digits;
+
+	digits = pg_fib_compute_converted(n, progress, progress_arg,
+									  fib_digits_of, &request, elapsed_ms);
+	*ndigits = request.ndigits;
+	return (FibDigit *) DatumGetPointer(digits);
+}
+
 /*
  * pg_fib_digits_decimal_count returns the number of decimal digits of a
  * base-10000 number without leading zeros.

@@ -25,7 +25,6 @@
 #include "miscadmin.h"
 #include "pgstat.h"
 #include "postmaster/bgworker.h"
-#include "portability/instr_time.h"
 #include "storage/latch.h"
 #include "utils/memutils.h"
 
@@ -90,38 +89,19 @@ fib_worker_claim(uint64 *absn)
 static void
 fib_worker_compute(uint64 absn)
 {
-	FibArena	arena;
-	FibDigit   *volatile digits = NULL;
-	volatile size_t ndigits = 0;
-	instr_time	start;
-	instr_time	elapsed;
+	FibDigit   *digits;
+	size_t		ndigits;
+	double		elapsed_ms;
 	FibSchema	schema;
 
 	pgstat_report_activity(STATE_RUNNING,
 						   psprintf("pg_fib worker: computing F(" UINT64_FORMAT ")", absn));
-	INSTR_TIME_SET_CURRENT(start);
-	pg_fib_arena_begin(&arena);
-	PG_TRY();
-	{
-		mpz_t		value;
-		size_t		count;
-
-		mpz_init(value);
-		pg_fib_compute(value, (int64) absn, fib_compute_progress, NULL);
-		digits = pg_fib_mpz_to_digits(value, &count, fib_conversion_progress, NULL);
-		ndigits = count;
-	}
-	PG_FINALLY();
-	{
-		pg_fib_arena_end(&arena);
-	}
-	PG_END_TRY();
-	INSTR_TIME_SET_CURRENT(elapsed);
-	INSTR_TIME_SUBTRACT(elapsed, start);
+	digits = pg_fib_compute_digits((int64) absn, &ndigits, fib_compute_progress,
+								   fib_conversion_progress, NULL, &elapsed_ms);
 
 	pg_fib_begin("pg_fib worker: storing a result");
 	fib_worker_schema(&schema);
-	pg_fib_jobs_store(&schema, absn, digits, ndigits, INSTR_TIME_GET_MILLISEC(elapsed));
+	pg_fib_jobs_store(&schema, absn, digits, ndigits, elapsed_ms);
 	pg_fib_commit();
 	pg_fib_notify_job_ended(absn);
 }

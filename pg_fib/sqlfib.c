@@ -50,7 +50,7 @@ pg_fib_check_numeric_range(int64 n)
 
 /* fib_numeric_datum converts a computed F(n) to fib()'s result. */
 static Datum
-fib_numeric_datum(const mpz_t value)
+fib_numeric_datum(const mpz_t value, void *arg)
 {
 	return NumericGetDatum(pg_fib_mpz_to_numeric(value));
 }
@@ -134,35 +134,17 @@ pg_fib_check_max_n(int64 n)
 }
 
 /*
- * pg_fib_compute_datum computes F(n) in a FibArena of its own and returns
- * it converted by convert, allocated in the caller's memory context: the
- * whole of an inline computation, for the SQL-callable functions.
+ * pg_fib_compute_datum returns F(n) converted by convert, computed by
+ * pg_fib_compute_converted and counted in fib_stats: the whole of an
+ * inline computation, for the SQL-callable functions.
  */
 Datum
 pg_fib_compute_datum(int64 n, FibConvertFunction convert)
 {
-	FibArena	arena;
-	volatile Datum result = (Datum) 0;
-	instr_time	start;
-	instr_time	elapsed;
+	double		elapsed_ms;
+	Datum		result = pg_fib_compute_converted(n, NULL, NULL, convert, NULL,
+												  &elapsed_ms);
 
-	INSTR_TIME_SET_CURRENT(start);
-	pg_fib_arena_begin(&arena);
-	PG_TRY();
-	{
-		mpz_t		value;
-
-		mpz_init(value);
-		pg_fib_compute(value, n, NULL, NULL);
-		result = convert(value);
-	}
-	PG_FINALLY();
-	{
-		pg_fib_arena_end(&arena);
-	}
-	PG_END_TRY();
-	INSTR_TIME_SET_CURRENT(elapsed);
-	INSTR_TIME_SUBTRACT(elapsed, start);
-	pg_fib_count_inline(INSTR_TIME_GET_MILLISEC(elapsed));
+	pg_fib_count_inline(elapsed_ms);
 	return result;
 }

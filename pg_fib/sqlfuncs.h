@@ -18,9 +18,6 @@
 extern void pg_fib_check_max_n(int64 n);
 extern void pg_fib_check_numeric_range(int64 n);
 
-/* Turns a computed F(n) into the datum a SQL function returns. */
-typedef Datum (*FibConvertFunction) (const mpz_t value);
-
 extern Datum pg_fib_compute_datum(int64 n, FibConvertFunction convert);
 
 #endif							/* SQLFUNCS_H */

@@ -161,7 +161,7 @@ fib_read_after_request(Oid namespace, int64 n, FibJobRow *row)
  * the workers for a value so large that mpz_get_str could hold off a cancel.
  */
 static Datum
-fib_text_datum(const mpz_t value)
+fib_text_datum(const mpz_t value, void *arg)
 {
 	size_t		ndigits;
 	FibDigit   *digits;

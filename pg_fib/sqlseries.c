@@ -44,7 +44,6 @@
 #include "nodes/nodeFuncs.h"
 #include "nodes/supportnodes.h"
 #include "optimizer/optimizer.h"
-#include "portability/instr_time.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
 
@@ -99,33 +98,12 @@ fib_series_compute(FibDigit *buf, size_t size, uint64 k)
 												  "pg_fib series seed",
 												  ALLOCSET_DEFAULT_SIZES);
 	MemoryContext caller = MemoryContextSwitchTo(scratch);
-	FibArena	arena;
-	FibDigit   *volatile digits = NULL;
-	volatile size_t ndigits = 0;
-	instr_time	start;
-	instr_time	elapsed;
+	FibDigit   *digits;
+	size_t		ndigits;
+	double		elapsed_ms;
 
-	INSTR_TIME_SET_CURRENT(start);
-	pg_fib_arena_begin(&arena);
-	PG_TRY();
-	{
-		mpz_t		value;
-		size_t		count;
-
-		mpz_init(value);
-		pg_fib_compute(value, (int64) k, NULL, NULL);
-		digits = pg_fib_mpz_to_digits(value, &count, NULL, NULL);
-		ndigits = count;
-	}
-	PG_FINALLY();
-	{
-		pg_fib_arena_end(&arena);
-	}
-	PG_END_TRY();
-	INSTR_TIME_SET_CURRENT(elapsed);
-	INSTR_TIME_SUBTRACT(elapsed, start);
-	pg_fib_count_inline(INSTR_TIME_GET_MILLISEC(elapsed));
-
+	digits = pg_fib_compute_digits((int64) k, &ndigits, NULL, NULL, NULL, &elapsed_ms);
+	pg_fib_count_inline(elapsed_ms);
 	if (ndigits > size - 1)
 		elog(ERROR, "F(" UINT64_FORMAT ") has %zu base-10000 digits, more than the %zu expected",
 			 k, ndigits, size - 1);
