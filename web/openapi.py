@@ -51,19 +51,21 @@ _NO_STORE = _header("Cache-Control", "Never cached.", {"const": "no-store"})
 
 
 def _problems_of(status):
+    """The sentence naming the problem types answered with status."""
     slugs = sorted(slug for slug, t in PROBLEM_TYPES.items() if t.status == status)
-    return ", ".join(f"`{slug}`" for slug in slugs)
+    return (f"Problem type{'s' if len(slugs) > 1 else ''}: "
+            + ", ".join(f"`{slug}`" for slug in slugs) + ".")
 
 
-def _problem_response(status, description, retry=None):
-    """A problem response; retry: "always" or "maybe" where it says when to
-    ask again."""
-    headers = dict(_NO_STORE)
+def _problem_response(status, description, retry=None, headers=_NO_STORE):
+    """A problem response with headers; retry: "always" or "maybe" where it
+    says when to ask again."""
+    headers = dict(headers)
     if retry:
         headers.update(_header("Retry-After", "Seconds to wait before asking again.",
                                {"type": "string", "pattern": "^[0-9]+$"},
                                required=retry == "always"))
-    return {"description": f"{description} Problem types: {_problems_of(status)}.",
+    return {"description": f"{description} {_problems_of(status)}",
             "headers": headers,
             "content": {"application/problem+json": {"schema": _ref("schemas", "Problem")}}}
 
@@ -494,21 +496,17 @@ def _shared_responses():
     return {
         "Malformed": _problem_response(400, "A malformed n or m (or another parameter), or a "
                                             "malformed request Nginx refused."),
-        "NonCanonical": {
-            "description": "n or m written otherwise than canonically: the value's URL is in "
-                           "Location. Problem type: `non-canonical-url`.",
-            "headers": {**_header("Location", "The canonical URL.",
-                                  {"type": "string", "pattern": "^/"}), **_NO_STORE},
-            "content": {"application/problem+json": {"schema": _ref("schemas", "Problem")}}},
+        "NonCanonical": _problem_response(
+            301, "n or m written otherwise than canonically: the value's URL is in Location.",
+            headers={**_header("Location", "The canonical URL.",
+                               {"type": "string", "pattern": "^/"}), **_NO_STORE}),
         "BeyondLimit": _problem_response(
             422, "n beyond the service's limit (or another argument the database refuses): "
                  "the limit (max_n) and the routes that still answer (about)."),
         "BadRequest": _problem_response(400, "A malformed request."),
-        "MethodNotAllowed": {
-            "description": "Every route is read-only. Problem type: `method-not-allowed`.",
-            "headers": _header("Allow", "The methods served.",
-                               {"type": "string", "pattern": "GET"}),
-            "content": {"application/problem+json": {"schema": _ref("schemas", "Problem")}}},
+        "MethodNotAllowed": _problem_response(
+            405, "Every route is read-only.",
+            headers=_header("Allow", "The methods served.", {"type": "string", "pattern": "GET"})),
         "ContentTooLarge": _problem_response(413, "A request with a body."),
         "UriTooLong": _problem_response(414, "A request line too long."),
         "TooManyRequests": _problem_response(429, "Beyond this address's share.",
