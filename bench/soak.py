@@ -16,7 +16,6 @@ each connection waits that long between requests), SOAK_INTERVAL (10).
 import os
 import statistics
 import sys
-import time
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), ".."))
 sys.path[:0] = [os.path.join(ROOT, "test", "web"), os.path.join(ROOT, "test", "python"),

@@ -6,7 +6,7 @@ import psycopg
 from flask import current_app, jsonify, url_for
 
 from web import db
-from web.problems import Problem, as_problem, job_failed
+from web.problems import as_problem, job_failed
 
 # A Fibonacci number never changes: its 200 responses are cached for a year.
 IMMUTABLE = "public, max-age=31536000, immutable"

@@ -41,6 +41,7 @@ ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 sys.path.insert(0, os.path.join(ROOT, "test", "python"))
 
 from cluster import BINDIR, free_port  # noqa: E402
+from procs import alive, children, stat  # noqa: E402
 
 pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="make run's users: needs root")
 
@@ -148,29 +149,9 @@ class Checkout:
                                "dbname=postgres", autocommit=True)
 
 
-def children(pid):
-    out = subprocess.run(["ps", "-o", "pid=", "--ppid", str(pid)], capture_output=True,
-                         text=True).stdout
-    return [int(p) for p in out.split()]
-
-
-def _stat(pid):
-    """The fields of /proc/PID/stat after the command's name, or None."""
-    try:
-        with open(f"/proc/{pid}/stat") as f:
-            return f.read().rsplit(")", 1)[1].split()
-    except FileNotFoundError:
-        return None
-
-
 def identity(pid):
-    stat = _stat(pid)
-    return pid, (int(stat[19]) if stat else None)
-
-
-def alive(pid):
-    stat = _stat(pid)
-    return stat is not None and stat[0] != "Z"
+    fields = stat(pid)
+    return pid, (int(fields[19]) if fields else None)
 
 
 def survivors(processes):
@@ -178,8 +159,8 @@ def survivors(processes):
     command lines."""
     left = []
     for pid, start in processes:
-        stat = _stat(pid)
-        if stat is not None and stat[0] != "Z" and int(stat[19]) == start:
+        fields = stat(pid)
+        if fields is not None and fields[0] != "Z" and int(fields[19]) == start:
             try:
                 with open(f"/proc/{pid}/cmdline") as f:
                     left.append((pid, f.read().replace("\0", " ")))

@@ -124,7 +124,10 @@ class stopped:
 
     def __enter__(self):
         for pid in self.pids:
-            os.kill(pid, signal.SIGSTOP)
+            try:
+                os.kill(pid, signal.SIGSTOP)
+            except ProcessLookupError:  # ended meanwhile: nothing to stop
+                pass
         return self
 
     def __exit__(self, *exc):

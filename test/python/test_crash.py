@@ -12,7 +12,7 @@ import pytest
 from psycopg import errors
 
 from cluster import PRELOAD_PG_FIB, running
-from jobs import MAX_N, job, job_row, oracle_digest, server_digest, wait_finished, wait_for, wait_running, worker_pids
+from jobs import MAX_N, job_row, oracle_digest, server_digest, wait_finished, wait_for, wait_running, worker_pids
 
 
 @pytest.fixture

@@ -2,7 +2,6 @@
 against the tables themselves, read by a monitoring role that has no
 privilege on the tables.  Shared cluster, database "postgres"."""
 
-import psycopg
 import pytest
 from psycopg import errors
 

@@ -1,8 +1,6 @@
 """fib_maintain(): orphaned jobs, retention, the memo's size; and its
 schedule in pg_cron.  Runs on the shared cluster, in database "postgres"."""
 
-import time
-
 import pytest
 from psycopg import errors
 

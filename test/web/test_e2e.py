@@ -2,15 +2,12 @@
 
 import concurrent.futures
 import hashlib
-import os
 import random
-import re
 import time
 
-import pytest
-
 import http_raw as http
-from conftest import ROOT, SYNC_MAX_N
+from conftest import SYNC_MAX_N
+from procs import children
 from test_api import decimal
 
 IMMUTABLE = "public, max-age=31536000, immutable"
@@ -125,20 +122,6 @@ def test_queued_n_from_202_to_200(stack):
     assert r.json()["leading"] == decimal(n)[:20]
 
 
-def _worker_pids(stack):
-    pids = []
-    for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            try:
-                with open(f"/proc/{entry}/stat") as f:
-                    ppid = int(f.read().rsplit(")", 1)[1].split()[1])
-            except OSError:
-                continue
-            if ppid == stack.gunicorn.pid:
-                pids.append(int(entry))
-    return pids
-
-
 def _rss_kb(pid, field):
     with open(f"/proc/{pid}/status") as f:
         for line in f:
@@ -153,7 +136,7 @@ def test_digits_stream_through_nginx_without_copies_in_the_worker(stack, client)
     while http.get(stack.url, f"/api/v1/fib/{n}").status != 200:
         assert time.monotonic() < deadline
         time.sleep(0.2)
-    pids = _worker_pids(stack)
+    pids = children(stack.gunicorn.pid)
     before = {pid: _rss_kb(pid, "VmHWM") for pid in pids}
     r = http.get(stack.url, f"/api/v1/fib/{n}/digits")
     assert r.status == 200

@@ -20,7 +20,7 @@ import pytest
 
 import http_raw as http
 import oracle
-from conftest import ARTIFACTS, ROOT, SYNC_MAX_N, Stack
+from conftest import ARTIFACTS, SYNC_MAX_N, Stack
 from test_api import decimal
 
 THREADS = 4

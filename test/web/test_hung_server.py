@@ -15,10 +15,10 @@ import random
 import signal
 import time
 
-import pytest
-
 import http_raw as http
 from conftest import Stack, make_app, replica_url
+from jobs import stopped
+from procs import children
 from test_api import decimal
 
 # A statement_timeout of 1 s: the deadline is 2 s.
@@ -33,43 +33,20 @@ def postmaster_pid(cluster):
         return int(f.readline())
 
 
-def children(postmaster):
-    """Every process the postmaster started."""
-    pids = []
-    for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            try:
-                with open(f"/proc/{entry}/stat") as f:
-                    ppid = int(f.read().rsplit(")", 1)[1].split()[1])
-            except OSError:
-                continue
-            if ppid == postmaster:
-                pids.append(int(entry))
-    return pids
-
-
-class Hung:
+class Hung(stopped):
     """The cluster's processes stopped for the with block, then continued:
     the postmaster first, so that it starts no backend meanwhile, then
     every process it had started."""
 
     def __init__(self, cluster):
         self.cluster = cluster
+        super().__init__([])
 
     def __enter__(self):
         postmaster = postmaster_pid(self.cluster)
         os.kill(postmaster, signal.SIGSTOP)
         self.pids = [postmaster] + children(postmaster)
-        for pid in self.pids[1:]:
-            os.kill(pid, signal.SIGSTOP)
-        return self
-
-    def __exit__(self, *exc):
-        for pid in self.pids:
-            try:
-                os.kill(pid, signal.SIGCONT)
-            except ProcessLookupError:
-                pass
+        return super().__enter__()
 
 
 def timed(get):

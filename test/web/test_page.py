@@ -20,7 +20,6 @@ import tempfile
 import time
 import types
 import urllib.request
-from contextlib import contextmanager
 
 import pytest
 from selenium import webdriver

@@ -12,7 +12,6 @@ import random
 import threading
 import time
 
-import psycopg
 import pytest
 
 from conftest import SYNC_MAX_N, make_app, replica_url
