@@ -115,6 +115,16 @@ class Cluster:
         conn.execute(f"SET statement_timeout = '{statement_timeout}'")
         return conn
 
+    def client(self, tool, *args, timeout=120):
+        """Run PostgreSQL's client program tool (pg_dump, pg_restore, ...)
+        with args on this cluster as postgres; fail with what it said
+        unless it succeeds."""
+        done = subprocess.run([f"{BINDIR}/{tool}", f"--host={self.dir}", f"--port={self.port}",
+                               "--username=postgres", *args], capture_output=True, text=True,
+                              timeout=timeout)
+        assert done.returncode == 0, (tool, done.stderr)
+        return done
+
     def wait_ready(self, timeout=30.0):
         deadline = time.monotonic() + timeout
         while True:
@@ -125,6 +135,20 @@ class Cluster:
                 if time.monotonic() > deadline:
                     raise
                 time.sleep(0.1)
+
+
+@contextlib.contextmanager
+def standby_of(host, port, settings=()):
+    """A hot standby of the cluster at host (its socket directory) and
+    port, made by pg_basebackup -R, started and accepting connections, for
+    a with block; stopped and deleted when the block ends."""
+    node = Cluster(settings)
+    try:
+        node.base_backup_of(host, port).start()
+        node.wait_ready()
+        yield node
+    finally:
+        node.destroy()
 
 
 @contextlib.contextmanager

@@ -12,12 +12,11 @@ rows are compared, the keeper and the workers of that cluster are stopped
 at the end."""
 
 import os
-import subprocess
 import sys
 
 import pytest
 
-from cluster import BINDIR, PRELOAD_PG_FIB, running
+from cluster import PRELOAD_PG_FIB, running
 from jobs import (keeper_pid, oracle_digest, server_digest, stopped, wait_for, wait_running,
                   worker_pids)
 
@@ -28,14 +27,6 @@ QUEUED = 3_200_003       # queued behind it (one worker)
 FAILED = 3_300_007
 HINTED = range(20_000, 20_010)   # fib(n) >= memo_min_n: memoized by the keeper's hints
 SETTINGS = [PRELOAD_PG_FIB, "pg_fib.workers = 1"]
-
-
-def _pg(node, tool, *args):
-    done = subprocess.run([f"{BINDIR}/{tool}", f"--host={node.dir}", f"--port={node.port}",
-                           "--username=postgres", *args], capture_output=True, text=True,
-                          timeout=120)
-    assert done.returncode == 0, (tool, done.stderr)
-    return done
 
 
 def _rows(conn, table):
@@ -94,7 +85,7 @@ def test_pg_dump_and_pg_restore_into_a_fresh_cluster_give_back_every_row(cluster
         _fill(src)
         with stopped(_pg_fib_pids(src)):
             memo, jobs = _rows(src, "fib_memo"), _rows(src, "fib_jobs")
-            _pg(source, "pg_dump", "--format=custom", f"--file={dump}", "postgres")
+            source.client("pg_dump", "--format=custom", f"--file={dump}", "postgres")
             assert (_rows(src, "fib_memo"), _rows(src, "fib_jobs")) == (memo, jobs)
             columns = {t: _columns(src, t) for t in ("fib_memo", "fib_jobs")}
             states = {r[0] for r in src.execute("SELECT DISTINCT state FROM fib_jobs")}
@@ -113,7 +104,7 @@ def test_pg_dump_and_pg_restore_into_a_fresh_cluster_give_back_every_row(cluster
         wait_for(lambda: len(_pg_fib_pids(dst)) == 2 and all(_pg_fib_pids(dst)), 30,
                  interval=0.1, what="the fresh cluster's keeper and worker")
         with stopped(_pg_fib_pids(dst)):
-            _pg(target, "pg_restore", "--exit-on-error", "--dbname=postgres", dump)
+            target.client("pg_restore", "--exit-on-error", "--dbname=postgres", dump)
             for table in ("fib_memo", "fib_jobs"):
                 assert _columns(dst, table) == columns[table], table
             restored_memo, restored_jobs = _rows(dst, "fib_memo"), _rows(dst, "fib_jobs")

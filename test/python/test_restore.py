@@ -6,12 +6,11 @@ rows are made by hand from gmpy2's values."""
 
 import os
 import random
-import subprocess
 import sys
 
 import pytest
 
-from cluster import BINDIR, PRELOAD_PG_FIB, running
+from cluster import PRELOAD_PG_FIB, running
 from jobs import memo_row_value, wait_for
 
 SYNC_MAX_N = 3_000_000
@@ -54,16 +53,10 @@ def _rows(conn, table):
     return conn.execute(f"SELECT * FROM {table} ORDER BY n").fetchall()
 
 
-def _pg(node, tool, *args):
-    return subprocess.run([f"{BINDIR}/{tool}", f"--host={node.dir}", f"--port={node.port}",
-                           "--username=postgres", *args], capture_output=True, text=True)
-
-
 @pytest.fixture
 def dump(node):
     path = os.path.join(node.dir, "src.dump")
-    done = _pg(node, "pg_dump", "--format=custom", f"--file={path}", "src")
-    assert done.returncode == 0, done.stderr
+    node.client("pg_dump", "--format=custom", f"--file={path}", "src")
     yield path
     with node.connect(autocommit=True) as conn:
         conn.execute("DROP EXTENSION IF EXISTS pg_fib CASCADE")
@@ -73,16 +66,14 @@ def test_restore_by_sections_while_the_workers_insert_loses_nothing(node, dump):
     """Pre-data, then fib(5050) and fib_request of an
     n of the dump, which the keeper and the worker insert, then data: the
     restore succeeds and both tables equal the source's, every column."""
-    done = _pg(node, "pg_restore", "--section=pre-data", "--dbname=postgres", dump)
-    assert done.returncode == 0, done.stderr
+    node.client("pg_restore", "--section=pre-data", "--dbname=postgres", dump)
     with node.session() as conn:
         conn.execute("SELECT fib(5050)")
         conn.execute("SELECT fib_request(%s)", (HUGE,))
         wait_for(lambda: conn.execute("SELECT count(*) FROM fib_memo WHERE n IN (5050, %s)",
                                       (HUGE,)).fetchone()[0] == 2, 30, interval=0.1,
                  what="the keeper and the worker to memoize F(5050) and the requested n")
-        done = _pg(node, "pg_restore", "--section=data", "--dbname=postgres", dump)
-        assert done.returncode == 0, done.stderr
+        node.client("pg_restore", "--section=data", "--dbname=postgres", dump)
         with node.connect(dbname="src") as src:
             for table in ("fib_memo", "fib_jobs"):
                 restored, source = _rows(conn, table), _rows(src, table)
@@ -91,8 +82,7 @@ def test_restore_by_sections_while_the_workers_insert_loses_nothing(node, dump):
 
 
 def test_a_plain_full_restore_loses_nothing(node, dump):
-    done = _pg(node, "pg_restore", "--dbname=postgres", dump)
-    assert done.returncode == 0, done.stderr
+    node.client("pg_restore", "--dbname=postgres", dump)
     with node.connect(autocommit=True) as conn, node.connect(dbname="src") as src:
         for table in ("fib_memo", "fib_jobs"):
             assert _rows(conn, table) == _rows(src, table), table

@@ -5,18 +5,13 @@ import os
 import pytest
 
 import oracle
-from cluster import Cluster
+from cluster import standby_of
 
 
 @pytest.fixture
 def standby(database):
-    node = Cluster()
-    try:
-        node.base_backup_of(os.environ["PGHOST"], os.environ["PGPORT"]).start()
-        node.wait_ready()
+    with standby_of(os.environ["PGHOST"], os.environ["PGPORT"]) as node:
         yield node
-    finally:
-        node.destroy()
 
 
 def test_fib_on_hot_standby(standby, database):

@@ -25,7 +25,7 @@ ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 sys.path.insert(0, os.path.join(ROOT, "test", "python"))
 sys.path.insert(0, ROOT)
 
-from cluster import Cluster, free_port  # noqa: E402
+from cluster import Cluster, free_port, standby_of  # noqa: E402
 import http_raw  # noqa: E402
 from openapi_check import Checker  # noqa: E402
 from web import DEFAULTS  # noqa: E402
@@ -135,14 +135,8 @@ def database():
 @pytest.fixture(scope="session")
 def standby(database):
     """A hot standby of the suites' cluster (pg_basebackup -R)."""
-    primary = database.cluster
-    replica = Cluster(settings=[])
-    try:
-        replica.base_backup_of(primary.dir, primary.port).start()
-        replica.wait_ready()
+    with standby_of(database.cluster.dir, database.cluster.port) as replica:
         yield replica
-    finally:
-        replica.destroy()
 
 
 def replica_url(replica):
