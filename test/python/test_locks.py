@@ -226,9 +226,10 @@ def _timed(session, query, args):
 
 def test_fib_wait_honours_a_timeout_below_1_s(conn, database):
     """fib_wait(n, '300 ms') of a job queued behind busy (here: stopped)
-    workers returns it, queued, within 300 +- 60 ms.  (The keeper itself
-    gets at least 1 s to take a request in: see
-    test_a_stopped_keeper_lets_fib_request_fail_after_10_s.)"""
+    workers returns it, queued, after 300 ms and well before a second (a
+    loaded machine may add some; a timeout rounded up to whole seconds
+    would not pass).  (The keeper itself gets at least 1 s to take a
+    request in: see test_a_stopped_keeper_lets_fib_request_fail_after_10_s.)"""
     n = BASE + 31
     forget(conn, n)
     with psycopg.connect(dbname=database, autocommit=True) as caller:
@@ -236,7 +237,7 @@ def test_fib_wait_honours_a_timeout_below_1_s(conn, database):
         with idle_workers_stopped(conn):
             state, took = _timed(caller, "SELECT state FROM fib_wait(%s, '300 ms')", (n,))
             assert state in ("queued", "running"), state
-            assert 0.24 <= took <= 0.36, f"fib_wait(n, '300 ms') of a queued job took {took:.3f} s"
+            assert 0.24 <= took < 0.8, f"fib_wait(n, '300 ms') of a queued job took {took:.3f} s"
     assert wait_finished(conn, n, timeout=30)["state"] == "done"
 
 
@@ -250,6 +251,6 @@ def test_fib_wait_with_a_zero_timeout_queues_and_returns_at_once(conn, database)
         with idle_workers_stopped(conn):
             state, took = _timed(caller, "SELECT state FROM fib_wait(%s, '0')", (n,))
             assert state in ("queued", "running"), repr(state)
-            assert took < 0.15, f"fib_wait(n, '0') took {took:.3f} s"
+            assert took < 0.5, f"fib_wait(n, '0') took {took:.3f} s"
             assert job_row(conn, n)["state"] == "queued"
     assert wait_finished(conn, n, timeout=30)["state"] == "done"
