@@ -81,20 +81,6 @@ def rss_kb(pid):
     return 0
 
 
-def children(pid):
-    """The pids whose parent is pid."""
-    found = []
-    for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            try:
-                with open(f"/proc/{entry}/stat") as f:
-                    if int(f.read().rsplit(")", 1)[1].split()[1]) == pid:
-                        found.append(int(entry))
-            except OSError:
-                continue
-    return found
-
-
 def summary_table(result, extra=()):
     """A markdown table of one wrk result."""
     lat = result["latency_us"]

@@ -24,6 +24,7 @@ sys.path[:0] = [os.path.join(ROOT, "test", "web"), os.path.join(ROOT, "test", "p
 import loadmix  # noqa: E402
 from cluster import Cluster  # noqa: E402
 from conftest import SYNC_MAX_N, Database, Stack  # noqa: E402
+from procs import children  # noqa: E402
 
 SECONDS = int(os.environ.get("SOAK_SECONDS", "600"))
 CONNECTIONS = int(os.environ.get("SOAK_CONNECTIONS", "8"))
@@ -43,7 +44,7 @@ TITLES = {"VmRSS": "VmRSS: resident (MB)", "RssAnon": "RssAnon: private (MB)",
 def sample(stack, su):
     """Each group's FIELDS of /proc/<pid>/status, summed (kB), and its size."""
     pids = {
-        GROUPS[0]: loadmix.children(stack.gunicorn.pid),
+        GROUPS[0]: children(stack.gunicorn.pid),
         GROUPS[1]: [r[0] for r in su.execute(
             "SELECT pid FROM pg_stat_activity WHERE usename = 'fib_web'")],
         GROUPS[2]: [r[0] for r in su.execute(

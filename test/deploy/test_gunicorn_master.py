@@ -27,6 +27,7 @@ ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 sys.path.insert(0, os.path.join(ROOT, "test", "python"))
 
 from cluster import free_port  # noqa: E402
+from procs import alive, children  # noqa: E402
 
 WORKERS = 8
 MASTERS = 5
@@ -50,10 +51,7 @@ class Master:
                  "web:create_app()"], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
 
     def workers(self):
-        out = subprocess.run(["ps", "-o", "pid=,stat=", "--ppid", str(self.process.pid)],
-                             capture_output=True, text=True).stdout
-        return [int(pid) for pid, stat in (line.split() for line in out.splitlines())
-                if not stat.startswith("Z")]
+        return [pid for pid in children(self.process.pid) if alive(pid)]
 
     def get(self, path):
         try:
