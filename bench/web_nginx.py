@@ -53,7 +53,7 @@ def main():
     args = parser.parse_args()
     conf = sys.stdin.read()
 
-    conf, count = re.subn(r"access_log \S+ pg_fib;", f"access_log {args.access_log} pg_fib;", conf)
+    conf, count = re.subn(r"access_log \S+ pg_fib", f"access_log {args.access_log} pg_fib", conf)
     assert count == 1, "deploy/nginx.conf: no access_log"
     marker = "proxy_cache_valid 200 1y;"
     assert conf.count(marker) >= 1, f"deploy/nginx.conf: no {marker}"
