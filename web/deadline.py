@@ -31,15 +31,20 @@ class Watchdog:
     forks its workers after importing this module)."""
 
     def __init__(self):
+        self._keys = itertools.count()
+        self._forked()
+        # A child of fork() has none of its parent's threads, nor its calls.
+        os.register_at_fork(after_in_child=self._forked)
+
+    def _forked(self):
         self._lock = threading.Lock()
         self._heap = []  # (deadline, key)
         self._fds = {}  # key -> the socket of a call under way
         self._watches = {}  # key -> its Watch
-        self._keys = itertools.count()
-        self._pid = None
+        self._started = False
 
     def _start(self):
-        self._pid = os.getpid()
+        self._started = True
         threading.Thread(target=self._watch, name="pg_fib-web deadlines", daemon=True).start()
 
     def guard(self, fileno, seconds):
@@ -50,7 +55,7 @@ class Watchdog:
 
     def _add(self, watch, fileno, seconds):
         with self._lock:
-            if self._pid != os.getpid():
+            if not self._started:
                 self._start()
             self._fds[watch.key] = fileno
             heapq.heappush(self._heap, (time.monotonic() + seconds, watch.key))
