@@ -40,15 +40,18 @@ _N = "(SELECT %(n)s::bigint AS n OFFSET 0) AS a"
 _N_M = "(SELECT %(n)s::bigint AS n, %(m)s::bigint AS m OFFSET 0) AS a"
 
 # The job of F(n) as a lateral row j: queued when needed (fib_request, for
-# the client %(requester)s names: web.requester),
-# except that a job which ended failed less than %(failed_hold)s seconds
-# ago is reported as it is (fib_request would queue it again at once, and a
-# client would never see why it failed); after that, asking queues it again.
+# the client %(requester)s names: web.requester).  A done job (a memo hit,
+# or n small enough to compute inline) is fib_status's row as it is:
+# fib_request would read the same row again and answer it unchanged.  A
+# job which ended failed less than %(failed_hold)s seconds ago is reported
+# as it is too (fib_request would queue it again at once, and a client
+# would never see why it failed); after that, asking queues it again.
 _JOB = """
 fib_status(%(n)s) AS s
 CROSS JOIN LATERAL (
-    SELECT CASE WHEN s.state = 'failed'
-                 AND s.finished_at > now() - make_interval(secs => %(failed_hold)s)
+    SELECT CASE WHEN s.state = 'done'
+                  OR s.state = 'failed'
+                     AND s.finished_at > now() - make_interval(secs => %(failed_hold)s)
                 THEN s ELSE fib_request(%(n)s, %(requester)s) END AS job
     OFFSET 0) AS r
 CROSS JOIN LATERAL (SELECT (r.job).*) AS j
