@@ -44,6 +44,11 @@ threads = int(os.environ.get("GUNICORN_THREADS", "1"))
 # a second to Nginx, which buffers it for the client.
 timeout = 60
 graceful_timeout = 30
+# Each worker tells the master it lives by an fchmod of a file of its own,
+# at every request: in memory (/dev/shm), not in /tmp, which here is on
+# disk (ext4), where each fchmod dirties an inode for the journal and can
+# block a worker behind the disk, as Gunicorn's documentation warns.
+worker_tmp_dir = "/dev/shm" if os.path.isdir("/dev/shm") else None
 keepalive = 5
 # Each worker is replaced after about this many requests (the jitter keeps
 # them from all restarting at once), so that no slow leak in a library can

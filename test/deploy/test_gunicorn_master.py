@@ -114,6 +114,18 @@ def master():
             m.stop()
 
 
+def test_workers_keep_their_heartbeat_in_memory(master):
+    """The file each worker fchmods at every request (its heartbeat) is in
+    /dev/shm, not on disk."""
+    m = master
+    assert m.wait_serving(), m.log()[-3000:]
+    for pid in m.workers():
+        fds = os.path.join("/proc", str(pid), "fd")
+        files = [os.readlink(os.path.join(fds, fd)) for fd in os.listdir(fds)]
+        beats = [f for f in files if os.path.basename(f).startswith("wgunicorn-")]
+        assert beats and all(f.startswith("/dev/shm/") for f in beats), (pid, files)
+
+
 @pytest.mark.parametrize("attempt", range(MASTERS))
 def test_a_burst_of_deaths_after_the_start(master, attempt):
     """The first deaths after a start, 5 ms apart, of workers that serve."""
