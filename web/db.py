@@ -50,8 +50,8 @@ _JOB = """
 fib_status(%(n)s) AS s
 CROSS JOIN LATERAL (
     SELECT CASE WHEN s.state = 'done'
-                  OR s.state = 'failed'
-                     AND s.finished_at > now() - make_interval(secs => %(failed_hold)s)
+                  OR (s.state = 'failed'
+                      AND s.finished_at > now() - make_interval(secs => %(failed_hold)s))
                 THEN s ELSE fib_request(%(n)s, %(requester)s) END AS job
     OFFSET 0) AS r
 CROSS JOIN LATERAL (SELECT (r.job).*) AS j
