@@ -332,10 +332,6 @@ def statements(n):
         if old in value:
             out.append((key, label, value.replace(old, new)))
     edited("untagged", "`db.VALUE` without its request id (`set_config` filter)", db._TAGGED, "")
-    edited("norequest", "`db.VALUE` without `fib_request` (`fib_status` only)",
-           "THEN s ELSE fib_request(%(n)s) END", "THEN s ELSE s END")
-    edited("nosetting", "`db.VALUE` without `current_setting`",
-           "current_setting('pg_fib.sync_max_n')::bigint", "3000000::bigint")
     row = ("SELECT s.n, s.state, s.progress, s.digits, s.error, "
            "CASE WHEN s.finished_at IS NOT NULL THEN 'memo' ELSE 'computed' END AS source, "
            "fib_sign(s.n) < 0 AS negative, "
