@@ -43,7 +43,8 @@
 # client address, default 50r/s and 100), CONN (Nginx's limit_conn per client
 # address, default 32), PG_CONFIG.  Every other FIB_WEB_*
 # and GUNICORN_* variable goes to the app (GUNICORN_WORKERS,
-# FIB_WEB_POOL_MAX_SIZE, ...): start restarts Gunicorn when they change.
+# FIB_WEB_POOL_MAX_SIZE, ...): start restarts Gunicorn when they change, or
+# when the app's code does (app_version).
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
@@ -88,17 +89,39 @@ else
     APP_GROUP=www-data
 fi
 
+# app_version prints the version of the app this checkout would serve: a
+# hash of what copy_app copies (web/, deploy/gunicorn.conf.py) and of the
+# settings start gives it (passthrough_env), which is all that makes its
+# answers.  Nginx's cache keys start with it (@APP_VERSION@ in
+# deploy/nginx.conf), and start gives it to Gunicorn's environment, so
+# that a new version is both served (supervisord restarts Gunicorn when
+# its environment changes) and never answered from the old one's cache.
+app_version() {
+    (
+        cd "$ROOT"
+        # Not in the nginx container, which has deploy/ alone (its cache
+        # goes with the container).
+        if [ -d web ]; then
+            find web -type f ! -path '*/__pycache__/*' -print0 | LC_ALL=C sort -z |
+                xargs -0 sha256sum
+        fi
+        sha256sum deploy/gunicorn.conf.py
+        passthrough_env
+    ) | sha256sum | sed -e 's/^\(.\{12\}\).*/v\1/'
+}
+
 # nginx_conf PREFIX LISTEN UPSTREAM RATE BURST [CONN] prints the filled
 # template (CONN: requests under way per client address, default $CONN or
-# 32; the API's documentation is read from PREFIX/api-docs, see api_docs).
+# 32; the API's documentation is read from PREFIX/api-docs, see api_docs;
+# the cache keys' version is $APP_VERSION, by default app_version's).
 nginx_conf() {
-    local user=""
+    local user="" version=${APP_VERSION:-$(app_version)}
     if [ "$(id -u)" -eq 0 ]; then
         user="user www-data;"
     fi
     sed -e "s|@PREFIX@|$1|g" -e "s|@LISTEN@|$2|g" -e "s|@UPSTREAM@|$3|g" \
         -e "s|@RATE@|$4|g" -e "s|@BURST@|$5|g" -e "s|@CONN@|${6:-${CONN:-32}}|g" \
-        -e "s|@USER@|$user|g" -e "s|@DOCS@|$1/api-docs|g" \
+        -e "s|@USER@|$user|g" -e "s|@DOCS@|$1/api-docs|g" -e "s|@APP_VERSION@|$version|g" \
         "$ROOT/deploy/nginx.conf"
 }
 
@@ -323,8 +346,8 @@ passthrough_env() {
     local name
     for name in $(compgen -e | sort); do
         case $name in
-            FIB_WEB_DATABASE_URL | FIB_WEB_REPLICA_URLS | FIB_WEB_MAX_N | GUNICORN_BIND | \
-                GUNICORN_PIDFILE) ;;
+            FIB_WEB_DATABASE_URL | FIB_WEB_REPLICA_URLS | FIB_WEB_MAX_N | FIB_WEB_APP_VERSION | \
+                GUNICORN_BIND | GUNICORN_PIDFILE) ;;
             FIB_WEB_* | GUNICORN_*) echo "$name=${!name}" ;;
         esac
     done
@@ -463,7 +486,10 @@ stop_leftover() {
 # start_web starts (or updates) supervisord with Gunicorn and Nginx.
 start_web() {
     local -a app_env
-    app_env=("FIB_WEB_DATABASE_URL=host=127.0.0.1 port=$(cat "$RUN/pg.port") dbname=postgres user=fib_web passfile=$PASSFILE"
+    local APP_VERSION
+    APP_VERSION=$(app_version)
+    app_env=("FIB_WEB_APP_VERSION=$APP_VERSION"
+             "FIB_WEB_DATABASE_URL=host=127.0.0.1 port=$(cat "$RUN/pg.port") dbname=postgres user=fib_web passfile=$PASSFILE"
              "FIB_WEB_REPLICA_URLS=$REPLICA_URLS"
              "GUNICORN_BIND=unix:$GUNICORN_SOCKET"
              "GUNICORN_PIDFILE=$RUN/gunicorn.pid"

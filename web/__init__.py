@@ -9,6 +9,7 @@ from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.routing import Map
 
+from web.appversion import AppVersion
 from web.hotpath import HotPath
 from web.rawpath import RawPath
 
@@ -56,6 +57,11 @@ DEFAULTS = {
     "GET_VALUE_MAX_DIGITS": 1000,
     # Set to true behind Nginx: trust one proxy's X-Forwarded-* headers.
     "BEHIND_PROXY": False,
+    # The version of this app that Nginx's cache keys name, set by make run
+    # (deploy/run.sh app_version, "v" and hex digits, never read as JSON):
+    # an answer to a request from an Nginx whose keys name another one is
+    # not stored (web.appversion).  Empty: no such check.
+    "APP_VERSION": "",
 }
 
 
@@ -95,11 +101,13 @@ def create_app(config=None):
     app.register_blueprint(page.bp)
     app.register_blueprint(docs.bp)
 
-    # What runs before Flask, outermost first: the client's address and
-    # scheme from Nginx (ProxyFix), the path as sent (RawPath), the hot
-    # route (HotPath).
+    # What runs before Flask, outermost first: whether Nginx may cache the
+    # answer (AppVersion), the client's address and scheme from Nginx
+    # (ProxyFix), the path as sent (RawPath), the hot route (HotPath).
     app.wsgi_app = HotPath(app.wsgi_app, app)
     app.wsgi_app = RawPath(app.wsgi_app)
     if app.config["BEHIND_PROXY"]:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1, x_host=1, x_port=1)
+    if app.config["APP_VERSION"]:
+        app.wsgi_app = AppVersion(app.wsgi_app, str(app.config["APP_VERSION"]))
     return app

@@ -412,7 +412,10 @@ def check(root):
         if want.get(key) != got.get(key):
             problem(f"Gunicorn's {key} is {got.get(key)!r} in the container, "
                     f"{want.get(key)!r} under make run")
-    run_app_env = {k for k in run_app if k.startswith("FIB_WEB_")}
+    # FIB_WEB_APP_VERSION is make run's alone: the version its Nginx's cache
+    # keys name (deploy/run.sh app_version); the containers' Nginx has no
+    # copy of the app to hash, and its cache goes with its container.
+    run_app_env = {k for k in run_app if k.startswith("FIB_WEB_")} - {"FIB_WEB_APP_VERSION"}
     app_env = {k for k in web_env if k.startswith("FIB_WEB_")}
     if app_env != run_app_env:
         problem(f"the app's environment sets {sorted(app_env)} in the container, "

@@ -10,7 +10,9 @@ status, stop), on free loopback ports, in copies of this tree.
   has the connection limit its pools need; only fib_web may connect over
   TCP; the Gunicorn master outlives its workers killed 5 ms apart, and
   supervisord brings back a Gunicorn or an Nginx master killed with
-  SIGKILL within seconds; running it twice is harmless; data survives stop
+  SIGKILL within seconds; a change of the app's settings or code restarts
+  Gunicorn on it and changes Nginx's cache keys (and changing back finds
+  the old answers again); running it twice is harmless; data survives stop
   and start; REPLICAS=0 stops the replica; stop stops supervisord and every
   process under it.
 - In ordinary checkouts (run/ inside them): make run checks every address
@@ -335,6 +337,51 @@ def test_gunicorn_outlives_its_workers_and_supervisord_restarts_killed_masters(s
     assert c.get("/api/v1/fib/34")[0] == 200
     out = c.run("status").stdout
     assert "gunicorn: running" in out and "nginx:    running" in out
+
+
+def test_a_new_version_of_the_app_is_served_and_never_answered_from_the_old_cache(stack):
+    """make run after the app's settings or code changed restarts Gunicorn
+    on them, and Nginx's cache keys change with them (deploy/run.sh
+    app_version): the old version's answers are not served, and are again
+    when it comes back."""
+    c = stack
+
+    def f31():
+        with urllib.request.urlopen(c.url + "/api/v1/fib/31", timeout=10) as r:
+            return r.headers["X-Cache-Status"], json.loads(r.read())
+
+    f31()
+    assert f31() == ("HIT", {"n": "31", "digits": "7", "negative": False, "source": "computed",
+                             "value": "1346269"})
+    master = c.pid("gunicorn.pid")
+
+    # Another setting: another answer, not the cached one.
+    c.run("start", FIB_WEB_VALUE_MAX_DIGITS="5")
+    assert c.pid("gunicorn.pid") != master
+    status, body = f31()
+    assert status == "MISS" and "value" not in body and body["leading"] == "1346269"
+
+    # The setting as before: that version's answer, from the cache.
+    c.run("start")
+    assert f31() == ("HIT", {"n": "31", "digits": "7", "negative": False, "source": "computed",
+                             "value": "1346269"})
+
+    # New code (a module of the app changed): served, and not from the cache.
+    results = os.path.join(c.root, "web", "results.py")
+    with open(results) as f:
+        code = f.read()
+    try:
+        with open(results, "a") as f:
+            f.write("\n# A change of the app's code.\n")
+        master = c.pid("gunicorn.pid")
+        c.run("start")
+        assert c.pid("gunicorn.pid") != master
+        assert f31()[0] == "MISS"
+    finally:
+        with open(results, "w") as f:
+            f.write(code)
+        c.run("start")
+    assert f31()[0] == "HIT"
 
 
 def test_make_run_twice_stop_start_and_replicas(stack):

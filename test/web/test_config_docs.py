@@ -34,6 +34,8 @@ def written(value):
         return f"`{json.dumps(value)}`"
     if isinstance(value, (list, dict)):
         return f"`{json.dumps(value)}`"
+    if value == "":
+        return "none"
     if isinstance(value, str):
         return f"`{value}`"
     return str(value)
