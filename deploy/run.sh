@@ -10,10 +10,12 @@
 # run/ is git-ignored.  Started by root, the servers run as postgres and
 # Gunicorn's workers and Nginx's as www-data: when those users cannot reach
 # the repository (a checkout in /root, say), run is a link to
-# /var/lib/pg_fib-run/<checkout's name>-<hash of its path>, and the app runs
-# from a copy of web/ and deploy/gunicorn.conf.py made there whenever
-# Gunicorn (re)starts (only start makes that directory: nginx-conf, status
-# and stop leave no trace).
+# /var/lib/pg_fib-run/<checkout's name>-<hash of its path> (only start makes
+# that directory: nginx-conf, status and stop leave no trace).  The app
+# always runs from a copy of web/ and deploy/gunicorn.conf.py in run/app,
+# made whenever Gunicorn (re)starts: the code Gunicorn's workers import,
+# also those it starts later, is the code its version names (app_version),
+# whatever happens to the checkout meanwhile.
 #
 # fib_web logs in with a password (SCRAM) that start generates once into
 # run/fib_web.pgpass, a libpq passfile only the app's user can read, named
@@ -53,7 +55,7 @@ ROOT=$(pwd)
 # shellcheck source=deploy/db-bootstrap.sh
 source "$ROOT/deploy/db-bootstrap.sh"
 RUN=$ROOT/run
-APP=$ROOT
+APP=$RUN/app
 # reachable: the servers' users can reach the checkout.
 reachable() {
     runuser -u postgres -- test -x "$ROOT" 2>/dev/null &&
@@ -89,15 +91,20 @@ else
     APP_GROUP=www-data
 fi
 
-# app_version prints the version of the app this checkout would serve: a
-# hash of what copy_app copies (web/, deploy/gunicorn.conf.py) and of the
-# settings start gives it (passthrough_env), which is all that makes its
-# answers.  Nginx's cache keys start with it (@APP_VERSION@ in
-# deploy/nginx.conf), and start gives it to Gunicorn's environment, so
-# that a new version is both served (supervisord restarts Gunicorn when
-# its environment changes) and never answered from the old one's cache.
+# app_version prints the version of the app this checkout would serve, "v"
+# and 12 hex digits: a hash of what copy_app copies (web/,
+# deploy/gunicorn.conf.py), of the FIB_WEB_* settings start gives it
+# (passthrough_env; not GUNICORN_*, which shape no answer) and of
+# FIB_WEB_MAX_N (fib_web's pg_fib.max_n: which n /about links to a value).
+# Nginx's cache keys start with it (@APP_VERSION@ in deploy/nginx.conf),
+# and start gives it to Gunicorn's environment, so that a new version is
+# both served (supervisord restarts Gunicorn, whose new sessions take the
+# role's new pg_fib.max_n, when its environment changes) and never
+# answered from the old one's cache.  (A new pg_fib changes no answer of
+# the app's: values do not change.)
 app_version() {
     (
+        set -e  # in a command substitution, errexit is not inherited
         cd "$ROOT"
         # Not in the nginx container, which has deploy/ alone (its cache
         # goes with the container).
@@ -106,16 +113,18 @@ app_version() {
                 xargs -0 sha256sum
         fi
         sha256sum deploy/gunicorn.conf.py
-        passthrough_env
+        passthrough_env | grep '^FIB_WEB_' || true
+        echo "FIB_WEB_MAX_N=$FIB_WEB_MAX_N"
     ) | sha256sum | sed -e 's/^\(.\{12\}\).*/v\1/'
 }
 
 # nginx_conf PREFIX LISTEN UPSTREAM RATE BURST [CONN] prints the filled
 # template (CONN: requests under way per client address, default $CONN or
 # 32; the API's documentation is read from PREFIX/api-docs, see api_docs;
-# the cache keys' version is $APP_VERSION, by default app_version's).
+# the cache keys' version is app_version's).
 nginx_conf() {
-    local user="" version=${APP_VERSION:-$(app_version)}
+    local user="" version
+    version=$(app_version)
     if [ "$(id -u)" -eq 0 ]; then
         user="user www-data;"
     fi
@@ -344,7 +353,7 @@ psql_su() {
 # variable of the caller's environment that goes to the app as it is.
 passthrough_env() {
     local name
-    for name in $(compgen -e | sort); do
+    for name in $(compgen -e | LC_ALL=C sort); do
         case $name in
             FIB_WEB_DATABASE_URL | FIB_WEB_REPLICA_URLS | FIB_WEB_MAX_N | FIB_WEB_APP_VERSION | \
                 GUNICORN_BIND | GUNICORN_PIDFILE) ;;
@@ -458,13 +467,11 @@ supervisord_conf() {
 # checkout (only before Gunicorn starts: a running master's new workers
 # would import the new files).
 copy_app() {
-    if [ "$APP" != "$ROOT" ]; then
-        rm -rf "$APP"
-        mkdir -p "$APP/deploy"
-        cp -R "$ROOT/web" "$APP/web"
-        cp "$ROOT/deploy/gunicorn.conf.py" "$APP/deploy/"
-        chmod -R a+rX "$APP"
-    fi
+    rm -rf "$APP"
+    mkdir -p "$APP/deploy"
+    cp -R "$ROOT/web" "$APP/web"
+    cp "$ROOT/deploy/gunicorn.conf.py" "$APP/deploy/"
+    chmod -R a+rX "$APP"
 }
 
 # stop_leftover PIDFILE SIGNAL WHAT: the process of PIDFILE, if it runs
@@ -486,9 +493,9 @@ stop_leftover() {
 # start_web starts (or updates) supervisord with Gunicorn and Nginx.
 start_web() {
     local -a app_env
-    local APP_VERSION
-    APP_VERSION=$(app_version)
-    app_env=("FIB_WEB_APP_VERSION=$APP_VERSION"
+    local version
+    version=$(app_version)
+    app_env=("FIB_WEB_APP_VERSION=$version"
              "FIB_WEB_DATABASE_URL=host=127.0.0.1 port=$(cat "$RUN/pg.port") dbname=postgres user=fib_web passfile=$PASSFILE"
              "FIB_WEB_REPLICA_URLS=$REPLICA_URLS"
              "GUNICORN_BIND=unix:$GUNICORN_SOCKET"
@@ -625,7 +632,7 @@ start() {
     echo
     echo "pg_fib runs at http://127.0.0.1:$PORT/"
     echo "try:   curl http://127.0.0.1:$PORT/api/v1/fib/100"
-    if [ "$APP" != "$ROOT" ]; then
+    if [ "$RUN" != "$ROOT/run" ]; then
         echo "state: $RUN (the servers' users cannot reach $ROOT)"
     fi
     echo "stop:  make stop"

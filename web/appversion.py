@@ -17,7 +17,7 @@ version of its own (the app not started by make run) or without the header
 """
 
 HEADER = "X-App-Version"
-_ENVIRON_KEY = "HTTP_X_APP_VERSION"
+_ENVIRON_KEY = "HTTP_" + HEADER.upper().replace("-", "_")
 NOT_STORED = ("X-Accel-Expires", "0")
 
 

@@ -366,6 +366,15 @@ def test_a_new_version_of_the_app_is_served_and_never_answered_from_the_old_cach
     assert f31() == ("HIT", {"n": "31", "digits": "7", "negative": False, "source": "computed",
                              "value": "1346269"})
 
+    # fib_web's pg_fib.max_n (which n /about links to a value) counts too;
+    # Gunicorn's settings, which change no answer, do not.
+    c.run("start", FIB_WEB_MAX_N="1000")
+    assert f31()[0] == "MISS"
+    c.run("start", GUNICORN_MAX_REQUESTS="30000")
+    assert f31()[0] == "HIT"
+    c.run("start")
+    assert f31()[0] == "HIT"
+
     # New code (a module of the app changed): served, and not from the cache.
     results = os.path.join(c.root, "web", "results.py")
     with open(results) as f:
@@ -491,6 +500,26 @@ def test_make_run_with_ports_side_by_side(ordinary_checkout):
     # Twice, with the same settings: harmless.
     pids = c.pids()
     assert c.run("start", **small).returncode == 0 and c.pids() == pids
+
+    # The app runs from its copy in run/app: workers started after the
+    # checkout changed (here, killed ones) import the code make run started,
+    # the code Nginx's cache keys name.
+    master = c.pid("gunicorn.pid")
+    workers = children(master)
+    results = os.path.join(c.root, "web", "results.py")
+    with open(results) as f:
+        code = f.read()
+    try:
+        with open(results, "a") as f:
+            f.write("\nraise RuntimeError('not the code make run started')\n")
+        for pid in workers:
+            os.kill(pid, signal.SIGKILL)
+        assert wait_until(lambda: len(set(children(master)) - set(workers)) == 2
+                          and c.status_of("/healthz") == 200, RESTART_SECONDS)
+        assert c.pid("gunicorn.pid") == master
+    finally:
+        with open(results, "w") as f:
+            f.write(code)
 
     # A part that does not come up: make run fails and shows its log.
     done = c.run("start", check=False, GUNICORN_WORKER_CLASS="no_such_worker")
