@@ -90,8 +90,9 @@ def create_app(config=None):
 
     # Where the modules meet: what one needs of another is passed here, so
     # that no two import each other (test_layout.py checks).
-    from web import api, cors, db, docs, metrics, page, problems, requestid, seed
+    from web import api, cors, db, docs, metrics, page, problems, rawpath, requestid, seed
     problems.init_app(app)
+    rawpath.init_app(app)
     requestid.init_app(app)
     cors.init_app(app)
     metrics.init_app(app, stats=db.stats)

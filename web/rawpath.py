@@ -8,9 +8,19 @@ clients send) is encoded twice, and /api/v1/fib/١ reached the app as
 /api/v1/fib/Ù¡.  For such a request this middleware derives PATH_INFO again
 from the raw request target (RAW_URI, Gunicorn's), as PEP 3333 says; other
 requests (ASCII, the common case) pass untouched.
+
+Werkzeug's routing and request.path drop a path's leading slashes, so that
+"//metrics" (sent so, or as "/%2Fmetrics") would be answered as /metrics,
+while Nginx, whose locations see "//metrics", passes it on from
+"location /": outside /metrics's loopback-only rule, and for
+"//api/v1/fib/<n>/digits" outside the /digits location's limits and cache.
+init_app makes such a path the 404 that "/api/v1/fib//5" is.
 """
 
 from urllib.parse import unquote_to_bytes, urlsplit
+
+from flask import request
+from werkzeug.exceptions import NotFound
 
 
 def _path(target):
@@ -31,3 +41,13 @@ class RawPath:
             environ["PATH_INFO"] = unquote_to_bytes(
                 _path(target).encode("latin-1")).decode("latin-1")
         return self.app(environ, start_response)
+
+
+def init_app(app):
+    """A path that starts with "//" names no route (404), as any other
+    doubled slash does."""
+
+    @app.before_request
+    def _leading_slashes():
+        if request.environ.get("PATH_INFO", "").startswith("//"):
+            raise NotFound()

@@ -10,6 +10,7 @@ import time
 
 import gmpy2
 import pytest
+from flask.testing import FlaskClient
 
 import oracle
 from conftest import ROOT, SYNC_MAX_N, make_app
@@ -379,6 +380,19 @@ def test_if_none_match_star_and_weak_tags(client):
 def test_doubled_slashes_are_404_problems(client):
     for url in ("/api/v1/fib//5", "//api/v1/fib/5", "/api/v1//fib/5/digits"):
         assert_problem(client.get(url), 404)
+
+
+def test_leading_doubled_slashes_are_404_problems(app):
+    """Gunicorn gives "//metrics" (or "/%2Fmetrics") as PATH_INFO
+    "//metrics", which Werkzeug's routing would match as /metrics: Nginx,
+    whose locations see "//metrics", would then serve it from "location /",
+    outside /metrics's loopback-only rule and the /digits location's limits.
+    (Flask's test client reads "//x" as a host, so PATH_INFO is set as
+    Gunicorn sets it; and Flask's plain client, since the description's
+    checker would take request.path, "/metrics", for the path.)"""
+    client = FlaskClient(app)
+    for path in ("//metrics", "//api/v1/fib/5", "///api/v1/fib/5/digits", "//healthz", "//"):
+        assert_problem(client.get("/", environ_overrides={"PATH_INFO": path}), 404)
 
 
 def test_every_response_carries_its_request_id(client, database):
