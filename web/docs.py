@@ -13,6 +13,10 @@ bp = Blueprint("docs", __name__)
 
 # These pages change only with the code.
 CACHED = "public, max-age=86400"
+# The problem types' pages name each type by an absolute URI, made from the
+# Host the client sent: a shared cache (Nginx's) must not keep one client's
+# for the others, or "Host: evil.example" would be everyone's for a day.
+PER_CLIENT = "private, max-age=86400"
 
 
 def _description():
@@ -22,8 +26,8 @@ def _description():
     return current_app.extensions["pg_fib_openapi"]
 
 
-def _cached(response):
-    response.headers["Cache-Control"] = CACHED
+def _cached(response, cache_control=CACHED):
+    response.headers["Cache-Control"] = cache_control
     return response
 
 
@@ -56,7 +60,7 @@ def _type(slug):
 def _negotiated(json_body, html):
     response = current_app.make_response(jsonify(json_body) if _wants_json() else html)
     response.headers["Vary"] = "Accept"
-    return _cached(response)
+    return _cached(response, PER_CLIENT)
 
 
 @bp.get("/problems")

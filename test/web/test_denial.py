@@ -9,7 +9,7 @@ guard against cost the second client seconds, not milliseconds.
 """
 
 import concurrent.futures
-import http.client
+from http.client import HTTPConnection
 import os
 import random
 import resource
@@ -330,3 +330,24 @@ def test_a_non_ascii_digit_is_named_however_it_is_sent(stack, request_line):
     r = http.raw(stack.url, request_line.encode())
     assert r.status == 400
     assert "U+0661 ARABIC-INDIC DIGIT ONE" in r.json()["detail"], r.json()
+
+
+@pytest.mark.parametrize("accept", ["application/json", "text/html"])
+def test_a_clients_host_never_reaches_another_clients_problem_page(stack, accept):
+    """The problem types' pages name each type by an absolute URI made from
+    the Host sent: Nginx kept them (public, a day), so one request with
+    "Host: evil.example" gave everyone that host's links for a day."""
+    host, port = stack.url.split("//")[1].split(":")
+    path = "/problems/not-found"
+    for _ in range(2):
+        conn = HTTPConnection(host, int(port), timeout=10,
+                              source_address=(ATTACKER, 0))
+        conn.request("GET", path, headers={"Host": "evil.example", "Accept": accept})
+        answer = conn.getresponse()
+        assert answer.status == 200 and b"evil.example" in answer.read()
+        assert answer.getheader("Cache-Control").startswith("private")
+        conn.close()
+    other = http.get(stack.url, path, headers=[f"Accept: {accept}"], source=BYSTANDER)
+    assert other.status == 200 and b"evil.example" not in other.body
+    assert other.headers["x-cache-status"] != "HIT"
+    assert f"{host}:{port}/problems/not-found".encode() in other.body
