@@ -109,7 +109,7 @@ def main():
     stack = None
     try:
         database = Database.create(cluster)
-        stack = Stack(database, rate="1000000r/s", burst="1000000",
+        stack = Stack(database, rate="1000000r/s", burst="1000000", uncached="1000000",
                       env={"GUNICORN_MAX_REQUESTS": "0"}).start()
         from test_load import memoize_the_mix
         memoize_the_mix(database, stack)

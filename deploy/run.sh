@@ -32,7 +32,7 @@
 #                          the clusters
 #   deploy/run.sh status   say what runs and how to connect; exit 3 when a
 #                          part is down
-#   deploy/run.sh nginx-conf PREFIX LISTEN UPSTREAM RATE BURST [CONN]
+#   deploy/run.sh nginx-conf PREFIX LISTEN UPSTREAM RATE BURST [CONN [UNCACHED]]
 #                          print deploy/nginx.conf filled in (the tests use it)
 #   deploy/run.sh api-docs DIR  fill DIR with the API's documentation page
 #                          (Nginx's /api/docs/)
@@ -43,7 +43,8 @@
 # REPLICAS=0 stops them and keeps their data), FIB_WEB_MAX_N (pg_fib.max_n
 # of role fib_web, deploy/db-bootstrap.sh), RATE and BURST (Nginx's limit_req per
 # client address, default 50r/s and 100), CONN (Nginx's limit_conn per client
-# address, default 32), PG_CONFIG.  Every other FIB_WEB_*
+# address, default 32), UNCACHED_CONN (of those, on the page, the old stack's
+# routes and /get, which are never cached; default 2), PG_CONFIG.  Every other FIB_WEB_*
 # and GUNICORN_* variable goes to the app (GUNICORN_WORKERS,
 # FIB_WEB_POOL_MAX_SIZE, ...): start restarts Gunicorn when they change, or
 # when the app's code does (app_version).
@@ -118,9 +119,11 @@ app_version() {
     ) | sha256sum | sed -e 's/^\(.\{12\}\).*/v\1/'
 }
 
-# nginx_conf PREFIX LISTEN UPSTREAM RATE BURST [CONN] prints the filled
-# template (CONN: requests under way per client address, default $CONN or
-# 32; the API's documentation is read from PREFIX/api-docs, see api_docs;
+# nginx_conf PREFIX LISTEN UPSTREAM RATE BURST [CONN [UNCACHED]] prints the
+# filled template (CONN: requests under way per client address, default
+# $CONN or 32; UNCACHED: of them on the routes answered afresh each time,
+# the page, the old stack's routes and /get, default $UNCACHED_CONN or 2;
+# the API's documentation is read from PREFIX/api-docs, see api_docs;
 # the cache keys' version is app_version's).
 nginx_conf() {
     local user="" version
@@ -130,6 +133,7 @@ nginx_conf() {
     fi
     sed -e "s|@PREFIX@|$1|g" -e "s|@LISTEN@|$2|g" -e "s|@UPSTREAM@|$3|g" \
         -e "s|@RATE@|$4|g" -e "s|@BURST@|$5|g" -e "s|@CONN@|${6:-${CONN:-32}}|g" \
+        -e "s|@UNCACHED_CONN@|${7:-${UNCACHED_CONN:-2}}|g" \
         -e "s|@USER@|$user|g" -e "s|@DOCS@|$1/api-docs|g" -e "s|@APP_VERSION@|$version|g" \
         "$ROOT/deploy/nginx.conf"
 }

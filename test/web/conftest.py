@@ -185,7 +185,8 @@ def _wait_http(url, timeout=20.0):
 class Stack:
     """Gunicorn serving web/ as fib_web, and Nginx in front of it."""
 
-    def __init__(self, database, rate="2000r/s", burst="4000", env=None, conn="1000"):
+    def __init__(self, database, rate="2000r/s", burst="4000", env=None, conn="1000",
+                 uncached=None):
         self.database = database
         self.env = env or {}
         self.dir = tempfile.mkdtemp(prefix="pg_fib-web.")
@@ -196,7 +197,7 @@ class Stack:
         self.gunicorn_url = f"http://127.0.0.1:{self.gunicorn_port}"
         self.gunicorn_log = os.path.join(self.dir, "gunicorn.log")
         self.nginx_dir = os.path.join(self.dir, "nginx")
-        self.rate, self.burst, self.conn = rate, burst, conn
+        self.rate, self.burst, self.conn, self.uncached = rate, burst, conn, uncached
         self.gunicorn = None
 
     def start(self):
@@ -213,7 +214,7 @@ class Stack:
         os.makedirs(self.nginx_dir)
         self.nginx_conf = start_nginx(self.nginx_dir, f"127.0.0.1:{self.port}",
                                       f"127.0.0.1:{self.gunicorn_port}", self.rate, self.burst,
-                                      self.conn)
+                                      self.conn, self.uncached)
         _wait_http(self.gunicorn_url + "/healthz")
         _wait_http(self.url + "/healthz")
         return self
@@ -227,10 +228,10 @@ class Stack:
         with open(self.gunicorn_log, errors="replace") as f:
             return [line for line in f if needle in line]
 
-    def extra_nginx(self, upstream, rate, burst):
+    def extra_nginx(self, upstream, rate, burst, uncached=None):
         """Another Nginx from the same template, in front of upstream
         ("127.0.0.1:port"): a context manager giving its URL."""
-        return _ExtraNginx(self, upstream, rate, burst)
+        return _ExtraNginx(self, upstream, rate, burst, uncached)
 
     def stop(self):
         stop_nginx(self.nginx_dir)
@@ -244,15 +245,17 @@ class Stack:
         shutil.rmtree(self.dir, ignore_errors=True)
 
 
-def start_nginx(prefix, listen, upstream, rate, burst, conn="1000"):
-    """Fill deploy/nginx.conf with deploy/run.sh and start Nginx on it."""
+def start_nginx(prefix, listen, upstream, rate, burst, conn="1000", uncached=None):
+    """Fill deploy/nginx.conf with deploy/run.sh and start Nginx on it
+    (uncached: requests under way per address on the routes never cached,
+    make run's 2 by default)."""
     os.makedirs(os.path.join(prefix, "cache"), exist_ok=True)
     os.chmod(prefix, 0o755)
     if os.geteuid() == 0:
         shutil.chown(os.path.join(prefix, "cache"), "www-data", "www-data")
     conf = subprocess.run([os.path.join(ROOT, "deploy", "run.sh"), "nginx-conf", prefix, listen,
-                           upstream, rate, burst, conn], check=True, capture_output=True,
-                          text=True).stdout
+                           upstream, rate, burst, conn] + ([uncached] if uncached else []),
+                          check=True, capture_output=True, text=True).stdout
     subprocess.run([os.path.join(ROOT, "deploy", "run.sh"), "api-docs",
                     os.path.join(prefix, "api-docs")], check=True)
     path = os.path.join(prefix, "nginx.conf")
@@ -274,9 +277,9 @@ def stop_nginx(prefix):
 
 
 class _ExtraNginx:
-    def __init__(self, stack, upstream, rate, burst):
+    def __init__(self, stack, upstream, rate, burst, uncached):
         self.prefix = tempfile.mkdtemp(prefix="nginx.", dir=stack.dir)
-        self.args = (upstream, rate, burst)
+        self.args = (upstream, rate, burst, "1000", uncached)
 
     def __enter__(self):
         port = free_port()

@@ -39,9 +39,11 @@ def memoize_the_mix(database, stack):
 
 @pytest.fixture(scope="module")
 def loaded(stack):
-    """Another Nginx in front of the suites' Gunicorn, with limit_req out of
-    the way: one client address makes all the load."""
-    with stack.extra_nginx(f"127.0.0.1:{stack.gunicorn_port}", "1000000r/s", "1000000") as url:
+    """Another Nginx in front of the suites' Gunicorn, with limit_req and
+    the bound on uncached routes out of the way: one client address makes
+    all the load."""
+    with stack.extra_nginx(f"127.0.0.1:{stack.gunicorn_port}", "1000000r/s", "1000000",
+                           uncached="1000") as url:
         yield url
 
 
