@@ -24,6 +24,7 @@ status, stop), on free loopback ports, in copies of this tree.
   log's last lines.
 """
 
+import contextlib
 import json
 import os
 import shutil
@@ -149,6 +150,21 @@ class Checkout:
     def su(self):
         return psycopg.connect(f"host={self.state()}/pg port={self.pgport} user=postgres "
                                "dbname=postgres", autocommit=True)
+
+
+@contextlib.contextmanager
+def app_changed(checkout, text):
+    """The checkout's web/results.py with text appended, for the block."""
+    path = os.path.join(checkout.root, "web", "results.py")
+    with open(path) as f:
+        code = f.read()
+    try:
+        with open(path, "a") as f:
+            f.write(text)
+        yield
+    finally:
+        with open(path, "w") as f:
+            f.write(code)
 
 
 def identity(pid):
@@ -376,19 +392,13 @@ def test_a_new_version_of_the_app_is_served_and_never_answered_from_the_old_cach
     assert f31()[0] == "HIT"
 
     # New code (a module of the app changed): served, and not from the cache.
-    results = os.path.join(c.root, "web", "results.py")
-    with open(results) as f:
-        code = f.read()
     try:
-        with open(results, "a") as f:
-            f.write("\n# A change of the app's code.\n")
-        master = c.pid("gunicorn.pid")
-        c.run("start")
-        assert c.pid("gunicorn.pid") != master
-        assert f31()[0] == "MISS"
+        with app_changed(c, "\n# A change of the app's code.\n"):
+            master = c.pid("gunicorn.pid")
+            c.run("start")
+            assert c.pid("gunicorn.pid") != master
+            assert f31()[0] == "MISS"
     finally:
-        with open(results, "w") as f:
-            f.write(code)
         c.run("start")
     assert f31()[0] == "HIT"
 
@@ -506,20 +516,12 @@ def test_make_run_with_ports_side_by_side(ordinary_checkout):
     # the code Nginx's cache keys name.
     master = c.pid("gunicorn.pid")
     workers = children(master)
-    results = os.path.join(c.root, "web", "results.py")
-    with open(results) as f:
-        code = f.read()
-    try:
-        with open(results, "a") as f:
-            f.write("\nraise RuntimeError('not the code make run started')\n")
+    with app_changed(c, "\nraise RuntimeError('not the code make run started')\n"):
         for pid in workers:
             os.kill(pid, signal.SIGKILL)
         assert wait_until(lambda: len(set(children(master)) - set(workers)) == 2
                           and c.status_of("/healthz") == 200, RESTART_SECONDS)
         assert c.pid("gunicorn.pid") == master
-    finally:
-        with open(results, "w") as f:
-            f.write(code)
 
     # A part that does not come up: make run fails and shows its log.
     done = c.run("start", check=False, GUNICORN_WORKER_CLASS="no_such_worker")
