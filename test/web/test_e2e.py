@@ -104,6 +104,25 @@ def test_if_none_match_through_nginx_is_304(stack):
     assert uncached.status == 304
 
 
+def test_a_conditional_request_never_leaves_a_304_in_the_cache(stack):
+    """The ETags are predictable (a value's name), so anyone can send the
+    right If-None-Match for a value nobody has asked for yet: the app's 304
+    must stay that client's answer, not become the cached one that every
+    later client gets, without a body, for a year."""
+    n = random.randrange(40000, 50000)
+    for path in (f"/api/v1/fib/{n}", f"/api/v1/fib/{n}/digits", f"/api/v1/fib/{n}/about",
+                 f"/api/v1/fib/{n}/mod/1000000007", f"/api/v1/fib?from={n}&to={n + 2}"):
+        etag = http.get(stack.gunicorn_url, path).headers["etag"]
+        conditional = http.get(stack.url, path, [f"If-None-Match: {etag}"])
+        assert conditional.status == 304, path
+        plain = http.get(stack.url, path)
+        assert plain.status == 200 and plain.body, (path, plain.status)
+        # Stored now: the next plain request is a hit, with the body.
+        again = http.get(stack.url, path)
+        assert again.status == 200 and again.body == plain.body, path
+        assert again.headers["x-cache-status"] == "HIT", path
+
+
 def test_queued_n_from_202_to_200(stack):
     n = SYNC_MAX_N + random.randrange(500000, 600000)
     r = http.get(stack.url, f"/api/v1/fib/{n}")
