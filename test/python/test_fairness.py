@@ -268,8 +268,13 @@ def test_a_backlog_delays_other_requesters_by_the_running_jobs_only(conn, databa
             wait_for(lambda: conn.execute("SELECT count(*) FROM fib_jobs WHERE n = ANY(%s)"
                                           " AND started_at IS NOT NULL", (backlog,)).fetchone()[0] >= 4,
                      60, interval=0.05, what="the workers to get into A's backlog")
-            assert _request(alice, alice_n) == "queued"
-            assert _request(web, b_n, "ip:198.51.100.2") == "queued"
+            # The keeper commits each job before it answers the backend
+            # (queuerequest.c), and a worker free at that moment may claim it
+            # before the backend reads its row: "running" at once is the
+            # fair claim at work.  What is checked is below: how many of A's
+            # jobs started between its request and its start.
+            assert _request(alice, alice_n) in ("queued", "running")
+            assert _request(web, b_n, "ip:198.51.100.2") in ("queued", "running")
             for n in (alice_n, b_n):
                 assert wait_finished(conn, n, timeout=60)["state"] == "done"
             for n, who in ((alice_n, "alice"), (b_n, "requester B")):
