@@ -279,11 +279,12 @@ def stop_nginx(prefix):
 class _ExtraNginx:
     def __init__(self, stack, upstream, rate, burst, uncached):
         self.prefix = tempfile.mkdtemp(prefix="nginx.", dir=stack.dir)
-        self.args = (upstream, rate, burst, "1000", uncached)
+        self.args = (upstream, rate, burst)
+        self.uncached = uncached
 
     def __enter__(self):
         port = free_port()
-        start_nginx(self.prefix, f"127.0.0.1:{port}", *self.args)
+        start_nginx(self.prefix, f"127.0.0.1:{port}", *self.args, uncached=self.uncached)
         url = f"http://127.0.0.1:{port}"
         _wait_http(url + "/")
         return url
